@@ -1,0 +1,112 @@
+"""Wire models of the Capillary API; they ignore unknown fields (SPEC §2 assumptions).
+
+Manifest models (reconciler.manifests.schema) forbid unknown fields; keep the families apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from reconciler.assumptions import TIMESTAMP_FORMAT
+
+
+def _parse_timestamp(value: Any) -> Any:
+    """Accept Capillary's ``2025-06-24T08:25:55.590+0000`` as well as ISO 8601."""
+    if isinstance(value, str):
+        try:
+            return datetime.strptime(value, TIMESTAMP_FORMAT)
+        except ValueError:
+            return value  # let pydantic try ISO 8601
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]
+
+
+def format_timestamp(value: datetime) -> str:
+    """Render a timestamp the way Capillary does (milliseconds, ``+0000`` offset)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}" + (
+        value.strftime("%z") or "+0000"
+    )
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class Actor(WireModel):
+    id: int | None = None
+    code: str | None = None
+    description: str | None = None
+    name: str | None = None
+    type: str | None = None
+
+
+class Attribution(WireModel):
+    createdOn: Timestamp | None = None
+    lastUpdatedOn: Timestamp | None = None
+    createdBy: Actor | None = None
+    lastUpdatedBy: Actor | None = None
+
+
+class Communication(WireModel):
+    """A communication as the API stores it."""
+
+    id: int
+    targetId: int | None = None
+    targetGroupId: int | None = None
+    communicationType: str
+    channelId: int
+    subjectTemplate: str = ""
+    messageTemplate: str = ""
+    sender: str = ""
+    offsetDays: int = 0
+    active: bool = True
+    attribution: Attribution | None = None
+
+
+class CommunicationWrite(BaseModel):
+    """One element of an upsert body: with ``id`` it updates, without it inserts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: int | None = None
+    active: bool
+    channelId: int
+    communicationType: str
+    messageTemplate: str
+    offsetDays: int
+    sender: str
+    subjectTemplate: str
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON object sent to the API; ``id`` only when it updates."""
+        return self.model_dump(exclude_none=True)
+
+
+class Target(WireModel):
+    id: int
+    name: str = ""
+    targetGroupId: int | None = None
+    active: bool | None = None
+
+
+class TargetGroup(WireModel):
+    id: int
+    name: str = ""
+    description: str | None = None
+    active: bool | None = None
+    targets: list[Target] = Field(default_factory=list)
+
+
+class Channel(WireModel):
+    id: int
+    name: str
+
+
+class ApiMessage(WireModel):
+    code: int | str | None = None
+    message: str | None = None
