@@ -25,4 +25,4 @@ DEFAULT_RATE_LIMIT_PER_MINUTE = 100
 # Timestamps look like 2025-06-24T08:25:55.590+0000.
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"
 # Header carrying the OAuth token.
-OAUTH_TOKEN_HEADER = "X-CAP-API-OAUTH-TOKEN"
+OAUTH_TOKEN_HEADER = "X-CAP-API-OAUTH-TOKEN"  # noqa: S105 - a header name, not a secret

@@ -1,0 +1,238 @@
+"""The command line: one thin typer function per command over the library (SPEC §5).
+
+``main(argv) -> int`` is the only place that turns errors into ``error:`` lines and exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from reconciler import __version__
+from reconciler.console import Console
+from reconciler.errors import ReconcilerError, UsageError
+from reconciler.redact import register_environment, scrub
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Keep Capillary loyalty target communications in git: validate, plan, apply, drift, export.",
+)
+sandbox_app = typer.Typer(help="Run or reset the local Capillary emulator (SPEC §8).")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@dataclass
+class Globals:
+    env: str | None = None
+    config: Path | None = None
+    verbose: bool = False
+    no_color: bool = False
+    console: Console | None = None
+
+    @property
+    def out(self) -> Console:
+        if self.console is None:
+            self.console = Console(no_color=self.no_color, verbose=self.verbose)
+        return self.console
+
+
+_globals = Globals()
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"reconciler {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    env: Annotated[
+        str | None,
+        typer.Option("--env", help="Environment from reconciler.yaml (or RECONCILER_ENV)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Configuration file (default ./reconciler.yaml)."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Debug output; tracebacks.")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    _globals.env = env
+    _globals.config = config
+    _globals.verbose = verbose
+    _globals.no_color = no_color
+    _globals.console = None
+
+
+def _settings(*, network: bool = True) -> object:
+    from reconciler.config import select
+
+    return select(_globals.config, _globals.env, network=network)
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Manifest files or directories.")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text | json | github", metavar="FORMAT")
+    ] = "text",
+) -> int:
+    """Check manifests offline (SPEC §3) and report every problem at once."""
+    from reconciler.config import Settings
+    from reconciler.manifests import load_manifests
+
+    _check_choice("--format", fmt, ("text", "json", "github"))
+    settings = _settings(network=False)
+    assert isinstance(settings, Settings)
+    result = load_manifests(
+        paths or list(settings.manifests), variables=settings.env.vars, root=settings.root
+    )
+    console = _globals.out
+    if fmt == "json":
+        console.raw(json.dumps([d.to_json() for d in result.diagnostics], indent=2))
+    elif fmt == "github":
+        for d in result.diagnostics:
+            console.raw(d.github())
+    else:
+        for d in result.diagnostics:
+            console.error(d.render())
+    if result.diagnostics:
+        if fmt == "text":
+            n = len(result.diagnostics)
+            console.info(f"{n} problem{'s' if n != 1 else ''} found")
+        return 1
+    if fmt == "text":
+        n, f = len(result.documents), len(result.files)
+        console.print(f"ok: {n} document{'s' if n != 1 else ''} in {f} file{'s' if f != 1 else ''}")
+    return 0
+
+
+@app.command()
+def schema() -> int:
+    """Print the JSON Schema of a manifest document."""
+    from reconciler.manifests.schema import json_schema
+
+    sys.stdout.write(json_schema())
+    return 0
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
+    db: Annotated[Path, typer.Option(help="SQLite state file.")] = Path(".reconciler/sandbox.db"),
+    latency_ms: Annotated[int, typer.Option("--latency-ms", help="Added delay per request.")] = 0,
+    fail_rate: Annotated[float, typer.Option("--fail-rate", help="Share answered 500/503.")] = 0.0,
+    throttle_rate: Annotated[
+        float, typer.Option("--throttle-rate", help="Share answered 429 + Retry-After.")
+    ] = 0.0,
+    ambiguous_rate: Annotated[
+        float, typer.Option("--ambiguous-rate", help="Share of writes committed, then failed.")
+    ] = 0.0,
+    rate_limit: Annotated[
+        int | None, typer.Option("--rate-limit", help="Requests per minute per credential.")
+    ] = None,
+    token_ttl: Annotated[int, typer.Option("--token-ttl", help="OAuth token lifetime, s.")] = 300,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible fault draws.")] = None,
+) -> int:
+    """Run the local Capillary emulator over HTTP until interrupted."""
+    from reconciler.sandbox.faults import FaultConfig
+    from reconciler.sandbox.server import serve
+
+    for name, rate in (
+        ("--fail-rate", fail_rate),
+        ("--throttle-rate", throttle_rate),
+        ("--ambiguous-rate", ambiguous_rate),
+    ):
+        if not 0.0 <= rate <= 1.0:
+            raise UsageError(f"{name} must be between 0 and 1, got {rate}")
+    faults = FaultConfig(
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        throttle_rate=throttle_rate,
+        ambiguous_rate=ambiguous_rate,
+        seed=seed,
+    )
+    serve(host, port, db, faults, token_ttl, rate_limit)
+    return 0
+
+
+@sandbox_app.command("reset")
+def sandbox_reset(
+    db: Annotated[Path, typer.Option(help="SQLite state file.")] = Path(".reconciler/sandbox.db"),
+) -> int:
+    """Recreate the sandbox database with its demo data."""
+    from reconciler.sandbox.seed import reset
+
+    reset(db)
+    _globals.out.print(f"sandbox database {db} reset with the demo programme")
+    return 0
+
+
+def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UsageError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; every expected error becomes ``error:`` lines."""
+    register_environment()
+    global _globals
+    _globals = Globals()
+    try:
+        result = app(args=argv, prog_name="reconciler", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        _globals.out.error("aborted")
+        return 1
+    except typer.TyperException as exc:  # usage errors: exit 1, never 2 (SPEC §5)
+        message = str(getattr(exc, "format_message", lambda: str(exc))())
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `reconciler`: show the help
+            sys.stderr.write(message + "\n")
+        else:
+            _globals.out.error(message)
+        return 1
+    except ReconcilerError as exc:
+        for line in exc.lines():
+            _globals.out.error(line)
+        _trace()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _globals.out.error("interrupted")
+        return 130
+    except Exception as exc:
+        _globals.out.error(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)")
+        _trace()
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def _trace() -> None:
+    if _globals.verbose:
+        sys.stderr.write(scrub("".join(traceback.format_exc())))
+
+
+def run() -> NoReturn:
+    """Console-script entry point."""
+    sys.exit(main())

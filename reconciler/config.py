@@ -1,0 +1,175 @@
+"""reconciler.yaml and environment selection (SPEC §7); credentials are read by variable name only.
+
+Never reads a secret value itself: ``api.auth.credentials_from_env`` does, when a command needs one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler.diagnostics import Diagnostic
+from reconciler.errors import ConfigError, ValidationFailed
+
+CONFIG_FILE = "reconciler.yaml"
+SANDBOX = "sandbox"
+DEFAULT_MANIFESTS = "manifests/"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class EnvironmentConfig(_Strict):
+    endpoint: str = Field(description="'sandbox' or https://host of the Capillary API")
+    auth: Literal["oauth", "basic"] = "oauth"
+    parallelism: int = Field(8, ge=1, le=256)
+    rateLimit: int | float | None = Field(None, gt=0, description="requests per minute")
+    maxDeactivatePercent: int | float = Field(25, ge=0, le=100)
+    connectTimeout: int | float = Field(5, gt=0)
+    readTimeout: int | float = Field(30, gt=0)
+    vars: dict[str, str] = Field(default_factory=dict)
+
+
+class ConfigFile(_Strict):
+    manifests: str | list[str] = DEFAULT_MANIFESTS
+    defaultEnvironment: str | None = None
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration a command runs with: one selected environment."""
+
+    environment: str
+    env: EnvironmentConfig
+    root: Path
+    manifests: tuple[str, ...]
+    config_path: Path | None = None
+    explicit: bool = False  # named by --env or RECONCILER_ENV
+    sandbox_db: Path = field(default=Path(".reconciler/sandbox.db"))
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.env.endpoint == SANDBOX
+
+
+def ci_active(environ: Mapping[str, str]) -> bool:
+    value = environ.get("CI", "")
+    return value.strip().lower() not in ("", "0", "false", "no")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(endpoint: str) -> str:
+    """'sandbox', any https:// URL, or http:// to a loopback address; anything else is refused."""
+    if endpoint == SANDBOX:
+        return endpoint
+    parsed = urllib.parse.urlsplit(endpoint)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"endpoint {endpoint!r} is not 'sandbox' or an https:// URL")
+    if parsed.username or parsed.password:
+        raise ConfigError("endpoint must not contain credentials; use the CAPILLARY_* variables")
+    if parsed.scheme == "http" and not is_loopback(parsed.hostname):
+        raise ConfigError(
+            f"endpoint {parsed.scheme}://{parsed.hostname} uses plain http; "
+            "https:// is required except for loopback addresses"
+        )
+    return endpoint.rstrip("/")
+
+
+def load_config(path: Path | None, *, explicit: bool) -> tuple[ConfigFile, Path | None]:
+    """Read reconciler.yaml (``path``, or ./reconciler.yaml when it exists)."""
+    if path is None:
+        candidate = Path(CONFIG_FILE)
+        if not candidate.is_file():
+            return ConfigFile(), None
+        path = candidate
+    elif not path.is_file():
+        raise ConfigError(f"configuration file {str(path)!r} does not exist")
+    from reconciler.manifests.yamlstrict import MAX_FILE_BYTES, YamlProblem, decode, read_documents
+
+    shown = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{shown}: configuration file is larger than 1 MiB")
+        documents = read_documents(decode(path.read_bytes()))
+    except YamlProblem as exc:
+        raise ValidationFailed([Diagnostic(shown, exc.line, exc.col, exc.message)]) from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read configuration: {exc.strerror}") from None
+    if len(documents) != 1 or not isinstance(documents[0].value, dict):
+        raise ValidationFailed([Diagnostic(shown, 1, 1, "configuration must be one YAML mapping")])
+    document = documents[0]
+    try:
+        return ConfigFile.model_validate(document.value), path
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            line, col = (
+                document.key_position(loc)
+                if error["type"] == "extra_forbidden"
+                else document.position(loc)
+            )
+            where = ".".join(str(p) for p in loc)
+            problems.append(Diagnostic(shown, line, col, f"{where}: {error['msg']}"))
+        raise ValidationFailed(problems) from None
+
+
+def select(
+    config_path: Path | None = None,
+    env_name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    network: bool = True,
+) -> Settings:
+    """Pick the environment: --env, then RECONCILER_ENV, then defaultEnvironment, then sandbox.
+
+    ``network`` is False for offline commands (validate), which the CI rule does not concern.
+    """
+    environ = os.environ if environ is None else environ
+    config, found = load_config(config_path, explicit=config_path is not None)
+    explicit_name = env_name or environ.get("RECONCILER_ENV") or None
+    name = explicit_name or config.defaultEnvironment or SANDBOX
+    if name in config.environments:
+        env = config.environments[name]
+    elif name == SANDBOX:
+        env = EnvironmentConfig(endpoint=SANDBOX)
+    else:
+        known = ", ".join(sorted(config.environments)) or "none"
+        raise ConfigError(f"unknown environment {name!r} (defined: {known})")
+    check_endpoint(env.endpoint)
+    if network and env.endpoint == SANDBOX and ci_active(environ) and not explicit_name:
+        raise ConfigError(
+            f"CI is set and environment {name!r} was not named explicitly: the sandbox endpoint "
+            "is only used in CI with --env or RECONCILER_ENV, so a missing setting cannot apply "
+            "into the local emulator"
+        )
+    root = found.parent.resolve() if found else Path.cwd().resolve()
+    manifests = (config.manifests,) if isinstance(config.manifests, str) else config.manifests
+    base = found.parent if found else Path()
+    shown = tuple(os.path.relpath(base / m) for m in manifests)
+    return Settings(
+        environment=name,
+        env=env,
+        root=root,
+        manifests=shown,
+        config_path=found,
+        explicit=bool(explicit_name),
+        sandbox_db=root / ".reconciler" / "sandbox.db",
+    )

@@ -1,0 +1,123 @@
+"""The only writer to stdout and stderr: colour decision, ``error:`` lines, prompts, progress.
+
+Under GitHub Actions, text that came from manifests or the API is fenced with
+``::stop-commands::`` so a template line like ``::add-mask::`` is never taken as a command.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TextIO
+
+from reconciler.redact import scrub
+
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+
+
+class Console:
+    """Writes user-facing output; tests construct it with their own streams."""
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        *,
+        no_color: bool = False,
+        verbose: bool = False,
+        stdin: TextIO | None = None,
+    ) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.stdin = stdin or sys.stdin
+        self.verbose = verbose
+        self.color = (
+            not no_color
+            and "NO_COLOR" not in os.environ
+            and (_isatty(self.out) or bool(os.environ.get("FORCE_COLOR")))
+        )
+
+    @property
+    def github_actions(self) -> bool:
+        return os.environ.get("GITHUB_ACTIONS") == "true"
+
+    def print(self, text: str = "") -> None:
+        """Print product text (plans, summaries) to stdout, inert under GitHub Actions."""
+        text = scrub(text)
+        if self.github_actions and text:
+            token = secrets.token_hex(16)
+            text = f"::stop-commands::{token}\n{text}\n::{token}::"
+        self.out.write(text if text.endswith("\n") else text + "\n")
+        self.out.flush()
+
+    def raw(self, text: str) -> None:
+        """Print lines meant for the CI runner itself (annotations), scrubbed but not fenced."""
+        text = scrub(text)
+        self.out.write(text if text.endswith("\n") else text + "\n")
+        self.out.flush()
+
+    def error(self, message: str) -> None:
+        self.err.write(f"error: {scrub(message)}\n")
+        self.err.flush()
+
+    def warn(self, message: str) -> None:
+        self.err.write(f"warning: {scrub(message)}\n")
+        self.err.flush()
+
+    def info(self, message: str) -> None:
+        self.err.write(f"{scrub(message)}\n")
+        self.err.flush()
+
+    def debug(self, message: str) -> None:
+        if self.verbose:
+            self.err.write(f"debug: {scrub(message)}\n")
+            self.err.flush()
+
+    @property
+    def interactive(self) -> bool:
+        return _isatty(self.stdin) and _isatty(self.err)
+
+    def confirm(self, question: str) -> bool:
+        """Ask on stderr; only the exact answer ``yes`` proceeds."""
+        self.err.write(f"{question} Only 'yes' will be accepted: ")
+        self.err.flush()
+        answer = self.stdin.readline()
+        return answer.strip() == "yes"
+
+    @contextmanager
+    def progress(self, total: int, label: str) -> Iterator[_Progress]:
+        """A progress bar on stderr when it is a terminal and there are more than 20 items."""
+        if total <= 20 or not _isatty(self.err):
+            yield _Progress(None)
+            return
+        from rich.progress import Progress
+
+        with Progress(console=_rich_console(self.err), transient=True) as bar:
+            task = bar.add_task(label, total=total)
+            yield _Progress(lambda: bar.advance(task))
+
+
+class _Progress:
+    def __init__(self, advance: object) -> None:
+        self._advance = advance
+
+    def advance(self) -> None:
+        if callable(self._advance):
+            self._advance()
+
+
+def _rich_console(stream: TextIO) -> RichConsole:
+    from rich.console import Console as RichConsole
+
+    return RichConsole(file=stream, stderr=True)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

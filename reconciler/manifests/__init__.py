@@ -1,0 +1,7 @@
+"""Manifests (SPEC §3): strict YAML reading, the document schema, ${var}s and cross-document rules."""
+
+from __future__ import annotations
+
+from reconciler.manifests.load import LoadedDocument, LoadResult, load_manifests
+
+__all__ = ["LoadResult", "LoadedDocument", "load_manifests"]
