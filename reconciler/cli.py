@@ -10,7 +10,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -18,6 +18,10 @@ from reconciler import __version__
 from reconciler.console import Console
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.redact import register_environment, scrub
+
+if TYPE_CHECKING:
+    from reconciler.plan import Plan
+    from reconciler.planning import Planned, Selection
 
 app = typer.Typer(
     add_completion=False,
@@ -136,6 +140,234 @@ def schema() -> int:
     return 0
 
 
+FormatOption = Annotated[
+    str, typer.Option("--format", help="text | json | markdown", metavar="FORMAT")
+]
+PathsArgument = Annotated[list[str] | None, typer.Argument(help="Manifest files or directories.")]
+
+
+def _selection(
+    paths: list[str] | None,
+    select: list[str] | None,
+    target_group: str | None,
+    shard: str | None,
+) -> Selection:
+    from reconciler.planning import Selection
+    from reconciler.selection import parse_selectors, parse_shard
+
+    parse_selectors(select or [])  # usage errors before any work
+    group: int | str | None = target_group
+    if target_group is not None and target_group.isdigit():
+        group = int(target_group)
+    return Selection(
+        paths=tuple(paths or ()),
+        selectors=tuple(select or ()),
+        target_group=group,
+        shard=parse_shard(shard),
+    )
+
+
+def _run_plan(selection: Selection, *, parallelism: int | None = None) -> Planned:
+    import asyncio
+
+    from reconciler.config import Settings
+    from reconciler.planning import make_run_plan
+    from reconciler.session import open_client
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+
+    async def go() -> Planned:
+        async with open_client(settings, parallelism=parallelism) as client:
+            return await make_run_plan(
+                settings, selection, client, parallelism=parallelism or settings.env.parallelism
+            )
+
+    return asyncio.run(go())
+
+
+def _show_plan(plan: Plan, fmt: str, *, drift: bool) -> None:
+    from reconciler.render.jsondoc import render_json
+    from reconciler.render.markdown import render_markdown
+    from reconciler.render.text import render_text
+
+    console = _globals.out
+    if fmt == "json":
+        console.print(render_json(plan))
+    elif fmt == "markdown":
+        console.print(render_markdown(plan, drift=drift))
+    else:
+        console.print(render_text(plan, color=console.color, drift=drift))
+    _step_summary(render_markdown(plan, drift=drift))
+    for target in plan.unreadable:
+        console.error(
+            f"target {target.targetGroupId}/{target.targetId} ({target.name}) could not be read: {target.error}"
+        )
+
+
+def _step_summary(markdown: str) -> None:
+    import os
+
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+@app.command()
+def plan(
+    paths: PathsArgument = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
+    ] = None,
+    target_group: Annotated[
+        str | None, typer.Option("--target-group", help="Only this group (id or name).")
+    ] = None,
+    shard: Annotated[str | None, typer.Option("--shard", help="K/N: this job's share.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Save the plan as JSON.")] = None,
+    fmt: FormatOption = "text",
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
+) -> int:
+    """Read live state and print what apply would change (SPEC §4, §5)."""
+    _check_choice("--format", fmt, ("text", "json", "markdown"))
+    planned = _run_plan(_selection(paths, select, target_group, shard))
+    if out is not None:
+        out.write_text(planned.plan.to_json(), encoding="utf-8")
+    _show_plan(planned.plan, fmt, drift=False)
+    if planned.plan.unreadable:
+        return 1
+    return 2 if detailed_exitcode and planned.plan.has_changes else 0
+
+
+@app.command()
+def drift(
+    paths: PathsArgument = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
+    ] = None,
+    target_group: Annotated[
+        str | None, typer.Option("--target-group", help="Only this group (id or name).")
+    ] = None,
+    fmt: FormatOption = "text",
+) -> int:
+    """Report changes made outside git, with who made them and when; exit 2 on drift."""
+    _check_choice("--format", fmt, ("text", "json", "markdown"))
+    planned = _run_plan(_selection(paths, select, target_group, None))
+    _show_plan(planned.plan, fmt, drift=True)
+    if planned.plan.unreadable:
+        return 1
+    return 2 if planned.plan.has_changes else 0
+
+
+@app.command()
+def apply(
+    paths: PathsArgument = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Apply this saved plan (from plan --out).")
+    ] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not ask; required without a terminal.")
+    ] = False,
+    parallelism: Annotated[
+        int | None, typer.Option("--parallelism", min=1, max=256, help="Requests in flight.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply even above maxDeactivatePercent.")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a JSON record of the run.")
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
+    ] = None,
+    target_group: Annotated[
+        str | None, typer.Option("--target-group", help="Only this group (id or name).")
+    ] = None,
+) -> int:
+    """Make the live state match the manifests (SPEC §6); exit 3 unsafe, 4 stale plan."""
+    import asyncio
+
+    from reconciler.apply_run import ApplyOptions, run_apply
+    from reconciler.config import Settings
+
+    if plan_file is not None and (paths or select or target_group):
+        raise UsageError(
+            "--plan applies a saved plan as it is; do not combine it with paths or selections"
+        )
+    selection = _selection(paths, select, target_group, None)
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    options = ApplyOptions(
+        plan_file=plan_file,
+        auto_approve=auto_approve,
+        parallelism=parallelism,
+        force=force,
+        report=report,
+    )
+    return asyncio.run(run_apply(settings, selection, options, _globals.out))
+
+
+@app.command()
+def export(
+    target_group: Annotated[
+        list[str] | None, typer.Option("--target-group", help="Group id or name (repeatable).")
+    ] = None,
+    all_groups: Annotated[bool, typer.Option("--all", help="Every target group.")] = False,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where to write.")] = Path("manifests"),
+    by_name: Annotated[
+        bool, typer.Option("--by-name", help="Refer to groups, targets, channels by name.")
+    ] = False,
+    include_inactive: Annotated[
+        bool, typer.Option("--include-inactive", help="Also export inactive communications.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Update existing files in place.")] = False,
+) -> int:
+    """Write manifests from live state; the next plan shows no change."""
+    import asyncio
+
+    from reconciler.config import Settings
+    from reconciler.export import build_export, write_files
+    from reconciler.session import open_client
+
+    if not all_groups and not target_group:
+        raise UsageError("say what to export: --all or --target-group ID|NAME")
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    groups: list[int | str] = [int(g) if g.isdigit() else g for g in target_group or []]
+
+    async def go() -> tuple[list[object], list[str]]:
+        async with open_client(settings) as client:
+            files, notes = await build_export(
+                client,
+                groups=groups,
+                all_groups=all_groups,
+                out_dir=out_dir,
+                by_name=by_name,
+                include_inactive=include_inactive,
+                root=settings.root,
+                parallelism=settings.env.parallelism,
+            )
+            return list(files), notes
+
+    files, notes = asyncio.run(go())
+    from reconciler.export import ExportedFile
+
+    exported = [f for f in files if isinstance(f, ExportedFile)]
+    written = write_files(exported, force=force)
+    console = _globals.out
+    for file in exported:
+        for warning in file.warnings:
+            console.warn(f"{file.path}: {warning}")
+    for note in notes:
+        console.info(note)
+    console.print(
+        f"exported {len(written)} manifest{'s' if len(written) != 1 else ''} to {out_dir}"
+    )
+    return 0
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(
     host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
@@ -207,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         _globals.out.error("aborted")
         return 1
     except typer.TyperException as exc:  # usage errors: exit 1, never 2 (SPEC §5)
-        message = str(getattr(exc, "format_message", lambda: str(exc))())
+        formatter = getattr(exc, "format_message", None)
+        message = str(formatter()) if callable(formatter) else str(exc)
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `reconciler`: show the help
             sys.stderr.write(message + "\n")
         else:

@@ -1,0 +1,188 @@
+"""The ``apply`` command's flow (SPEC §6): plan or load a saved plan, refuse what is unsafe or
+stale before any write, confirm, execute, summarise, report. Exit codes as SPEC §5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.applier import Applier, ApplyResult, TargetOutcome, stale_targets
+from reconciler.config import Settings
+from reconciler.console import Console
+from reconciler.errors import ApplyRefused, ReconcilerError
+from reconciler.plan import Plan, check_safety
+from reconciler.planning import Selection, make_run_plan
+from reconciler.report import build_report, write_report
+from reconciler.session import open_client
+
+EXIT_SAFETY = 3
+EXIT_STALE = 4
+_MARK = {"applied": "✓", "recovered": "✓", "failed": "✗", "skipped": "·"}
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    plan_file: Path | None = None
+    auto_approve: bool = False
+    parallelism: int | None = None
+    force: bool = False
+    report: Path | None = None
+
+
+async def run_apply(
+    settings: Settings, selection: Selection, options: ApplyOptions, console: Console
+) -> int:
+    started = datetime.now(UTC)
+    parallelism = options.parallelism or settings.env.parallelism
+    plan: Plan | None = None
+    result: ApplyResult | None = None
+    refused: str | None = None
+    try:
+        async with open_client(settings, parallelism=parallelism) as client:
+            if options.plan_file is not None:
+                plan = _load_saved(options.plan_file, settings)
+            else:
+                plan = (
+                    await make_run_plan(settings, selection, client, parallelism=parallelism)
+                ).plan
+            _show(plan, console)
+            if not plan.has_changes:
+                return 1 if plan.unreadable else 0
+            problem = check_safety(plan, float(settings.env.maxDeactivatePercent))
+            if problem and not options.force:
+                raise ApplyRefused(f"refused by the safety threshold: {problem}", EXIT_SAFETY)
+            _confirm(options, console)
+            if options.plan_file is not None:
+                stale = await stale_targets(plan, client, parallelism)
+                if stale:
+                    raise ApplyRefused(
+                        "stale plan: live state changed since planning for "
+                        + "; ".join(stale)
+                        + ". Nothing was written; plan again",
+                        EXIT_STALE,
+                    )
+            applier = Applier(client, parallelism=parallelism, on_done=lambda o: _line(o, console))
+            result = await _with_signals(applier, plan, console)
+    except ApplyRefused as exc:
+        refused = exc.message
+        raise
+    finally:
+        if options.report is not None and plan is not None:
+            write_report(
+                options.report,
+                build_report(
+                    plan,
+                    result,
+                    environment=settings.environment,
+                    started_at=started,
+                    refused=refused,
+                ),
+            )
+    assert plan is not None
+    assert result is not None
+    _summary(plan, result, console)
+    if result.fatal_error:
+        console.error(result.fatal_error)
+    return 0 if result.ok and not plan.unreadable else 1
+
+
+def _load_saved(path: Path, settings: Settings) -> Plan:
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ApplyRefused(f"cannot read saved plan {str(path)!r}: {exc.strerror}") from None
+    plan = Plan.from_json(text)
+    if plan.environment != settings.environment:
+        raise ApplyRefused(
+            f"saved plan {str(path)!r} was made for environment {plan.environment!r}, "
+            f"not {settings.environment!r}"
+        )
+    if plan.unreadable:
+        raise ApplyRefused(
+            f"saved plan {str(path)!r} has unreadable targets; plan again when they can be read"
+        )
+    return plan
+
+
+def _show(plan: Plan, console: Console) -> None:
+    from reconciler.render.text import render_text
+
+    console.print(render_text(plan, color=console.color))
+    for target in plan.unreadable:
+        console.error(f"target {target.label} could not be read: {target.error}")
+
+
+def _confirm(options: ApplyOptions, console: Console) -> None:
+    if options.auto_approve:
+        return
+    if not console.interactive:
+        raise ApplyRefused(
+            "refusing to apply without a terminal to confirm on; pass --auto-approve"
+        )
+    if not console.confirm("Apply these changes?"):
+        raise ApplyRefused("apply cancelled; nothing was written")
+
+
+async def _with_signals(applier: Applier, plan: Plan, console: Console) -> ApplyResult:
+    """SIGTERM and Ctrl-C let in-flight targets finish and start no new ones (issue 10)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+
+    def stop() -> None:
+        if not applier.stop.is_set():
+            console.warn("interrupted: finishing requests in flight, starting no new ones")
+        applier.stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass
+    try:
+        with console.progress(len(plan.changed_targets), "applying") as bar:
+            previous = applier.on_done
+
+            def done(outcome: TargetOutcome) -> None:
+                if previous:
+                    previous(outcome)
+                bar.advance()
+
+            applier.on_done = done
+            result = await applier.apply(plan)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    if applier.fatal is not None:
+        result.fatal_error = applier.fatal.message
+    return result
+
+
+def _line(outcome: TargetOutcome, console: Console) -> None:
+    target = outcome.target
+    console.print(f"{_MARK[outcome.status]} {target.label}: {outcome.message}")
+
+
+def _summary(plan: Plan, result: ApplyResult, console: Console) -> None:
+    ok = [o for o in result.outcomes if o.ok]
+    created = sum(o.target.count("create") for o in ok)
+    updated = sum(o.target.count("update") for o in ok)
+    deactivated = sum(o.target.count("deactivate") for o in ok)
+    failed = sum(1 for o in result.outcomes if o.status == "failed")
+    skipped = sum(1 for o in result.outcomes if o.status == "skipped")
+    line = (
+        f"Apply complete: {len(ok)} target{'s' if len(ok) != 1 else ''} changed "
+        f"({created} created, {updated} updated, {deactivated} deactivated), {failed} failed"
+    )
+    if skipped:
+        line += f", {skipped} not started"
+    if plan.unreadable:
+        line += f", {len(plan.unreadable)} unreadable"
+    console.print(line + ".")
+
+
+__all__ = ["ApplyOptions", "ReconcilerError", "run_apply"]

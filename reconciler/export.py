@@ -1,0 +1,303 @@
+"""Write manifests from live state (SPEC §5 ``export``) so that the next plan shows no change.
+
+Never overwrites a file without ``force``; with it, updates manifests in place in ruamel.yaml's
+round-trip mode so comments and key order survive. Writes nothing when anything fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.api.wire import Channel, Communication, TargetGroup
+from reconciler.errors import ExportError
+from reconciler.manifests.schema import API_VERSION, KIND
+from reconciler.manifests.yamlstrict import _YAML11_AMBIGUOUS as _AMBIGUOUS
+from reconciler.manifests.yamlstrict import read_documents, resolve_plain
+from reconciler.planning import Reader
+from reconciler.resolve import Named, _pick
+
+TYPE_ORDER = {"START": 0, "FINISH": 1, "CHANGE": 2, "REMINDER": 3}
+LONG_LINE = 80
+
+
+@dataclass
+class ExportedFile:
+    path: Path
+    text: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def slug(text: str) -> str:
+    """A file-system-safe, lowercase name: letters, digits and dashes."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return cleaned[:60].strip("-") or "unnamed"
+
+
+def _choose(
+    live: Sequence[Communication], include_inactive: bool
+) -> tuple[list[Communication], list[str], bool]:
+    """One communication per key, as the planner would match it; warnings for the others."""
+    by_key: dict[tuple[str, int], list[Communication]] = {}
+    for comm in live:
+        by_key.setdefault((comm.communicationType, comm.channelId), []).append(comm)
+    chosen: list[Communication] = []
+    warnings: list[str] = []
+    duplicates = False
+    for key, group in sorted(by_key.items(), key=lambda kv: (TYPE_ORDER.get(kv[0][0], 9), kv[0])):
+        active = [c for c in group if c.active]
+        if active:
+            pick = max(active, key=_recency)
+            others = [c.id for c in active if c.id != pick.id]
+            if others:
+                duplicates = True
+                warnings.append(
+                    f"live duplicates of {key[0]} on channelId {key[1]}: exported id {pick.id}, "
+                    f"not ids {', '.join(map(str, sorted(others)))}; prune is off for this target "
+                    "so the first plan changes nothing — clean them up and turn prune on"
+                )
+            chosen.append(pick)
+        elif include_inactive:
+            chosen.append(max(group, key=_recency))
+    return chosen, warnings, duplicates
+
+
+def _recency(comm: Communication) -> tuple[float, int]:
+    updated = comm.attribution.lastUpdatedOn if comm.attribution else None
+    return (updated.timestamp() if updated else float("-inf"), comm.id)
+
+
+def _entry(comm: Communication, channel_ref: int | str, by_name: bool) -> dict[str, object]:
+    entry: dict[str, object] = {"communicationType": comm.communicationType}
+    entry["channel" if by_name else "channelId"] = channel_ref
+    entry["sender"] = _escape(comm.sender)
+    entry["subjectTemplate"] = _escape(comm.subjectTemplate)
+    entry["messageTemplate"] = _escape(comm.messageTemplate)
+    if comm.offsetDays:
+        entry["offsetDays"] = comm.offsetDays
+    if not comm.active:
+        entry["active"] = False
+    return entry
+
+
+def _escape(text: str) -> str:
+    """Manifests interpolate ``${…}``; a live ``${`` must be written as ``$${``."""
+    return text.replace("${", "$${")
+
+
+def _dump(document: dict[str, object], header: str, quote_all: bool = False) -> str:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+    def style(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: style(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [style(v) for v in value]
+        if isinstance(value, str):
+            if not quote_all and _block_safe(value):
+                return LiteralScalarString(value)
+            if quote_all or _needs_quotes(value):
+                return DoubleQuotedScalarString(value)
+            return value
+        return value
+
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    stream = io.StringIO()
+    yaml.dump(style(document), stream)
+    return header + stream.getvalue()
+
+
+def _needs_quotes(text: str) -> bool:
+    """Plain text that a YAML reader would take for something else, or that we would flag."""
+    return resolve_plain(text) != text or bool(_AMBIGUOUS.match(text)) or text != text.strip()
+
+
+def _block_safe(text: str) -> bool:
+    """Multi-line or long text reads best as a literal block, when YAML can keep it exact."""
+    if "\n" not in text and len(text) <= LONG_LINE:
+        return False
+    if not text.strip() or text[0] in " \t\n" or "\r" in text or "\t" in text:
+        return False
+    if any(line != line.rstrip(" ") for line in text.split("\n")):
+        return False
+    return all(ch == "\n" or ch.isprintable() for ch in text)
+
+
+def _render(document: dict[str, object], header: str) -> str:
+    """Dump, then prove by reading back that every value survived; else quote everything."""
+    text = _dump(document, header)
+    if _roundtrips(text, document):
+        return text
+    text = _dump(document, header, quote_all=True)
+    if not _roundtrips(text, document):  # pragma: no cover - double quotes are always exact
+        raise ExportError("could not write a manifest that reads back exactly")
+    return text
+
+
+def _roundtrips(text: str, document: dict[str, object]) -> bool:
+    try:
+        docs = read_documents(text)
+    except Exception:
+        return False
+    return len(docs) == 1 and docs[0].value == document and not docs[0].ambiguous
+
+
+async def build_export(
+    client: Reader,
+    *,
+    groups: Sequence[int | str],
+    all_groups: bool,
+    out_dir: Path,
+    by_name: bool,
+    include_inactive: bool,
+    root: Path,
+    parallelism: int = 8,
+) -> tuple[list[ExportedFile], list[str]]:
+    """Read live state and produce the manifest files (nothing is written here)."""
+    all_listed, channels_raw = await asyncio.gather(
+        client.list_target_groups(), client.list_channels()
+    )
+    named = [Named(g.id, g.name) for g in all_listed]
+    selected: list[TargetGroup] = []
+    problems = []
+    if all_groups:
+        selected = sorted(all_listed, key=lambda g: g.id)
+    for ref in groups:
+        found, reason = _pick(ref, named, "target group")
+        if found is None:
+            problems.append(str(reason))
+        else:
+            selected.extend(g for g in all_listed if g.id == found.id and g not in selected)
+    if problems:
+        raise ExportError("; ".join(problems) + ". Nothing was written")
+    channels = {c.id: c for c in channels_raw}
+    channel_names = _unique_names([Named(c.id, c.name) for c in channels_raw])
+    group_names = _unique_names(named)
+    gate = asyncio.Semaphore(parallelism)
+
+    async def targets_of(group: TargetGroup) -> list[tuple[TargetGroup, Any]]:
+        async with gate:
+            return [(group, t) for t in await client.list_targets(group.id)]
+
+    pairs = [p for chunk in await asyncio.gather(*(targets_of(g) for g in selected)) for p in chunk]
+
+    async def read(pair: tuple[TargetGroup, Any]) -> list[Communication]:
+        async with gate:
+            return await client.get_communications(pair[0].id, pair[1].id)
+
+    lives = await asyncio.gather(*(read(p) for p in pairs))
+    files: list[ExportedFile] = []
+    notes: list[str] = []
+    used_names: set[str] = set()
+    for (group, target), live in sorted(
+        zip(pairs, lives, strict=True), key=lambda item: (item[0][0].id, item[0][1].id)
+    ):
+        chosen, warnings, duplicates = _choose(live, include_inactive)
+        label = f"target {target.id} ({target.name}) of group {group.id} ({group.name})"
+        if not chosen:
+            notes.append(f"{label}: no active communications; not exported")
+            continue
+        target_names = _unique_names([Named(t.id, t.name) for g, t in pairs if g.id == group.id])
+        name = f"{slug(group.name)}-{slug(target.name)}"
+        if name in used_names:
+            name = f"{name}-{target.id}"
+        used_names.add(name)
+        document: dict[str, object] = {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {"name": name},
+            "target": {
+                "targetGroup": _ref(group.id, group.name, group_names, by_name),
+                "target": _ref(target.id, target.name, target_names, by_name),
+            },
+            "prune": not duplicates,
+            "communications": [
+                _entry(c, _channel_ref(c.channelId, channels, channel_names, by_name), by_name)
+                for c in chosen
+            ],
+        }
+        path = out_dir / f"{slug(group.name)}-{group.id}" / f"{slug(target.name)}-{target.id}.yaml"
+        files.append(ExportedFile(path, _render(document, _header(path, root, label)), warnings))
+    return files, notes
+
+
+def _unique_names(objects: Sequence[Named]) -> set[str]:
+    counts: dict[str, int] = {}
+    for obj in objects:
+        counts[obj.name] = counts.get(obj.name, 0) + 1
+    return {name for name, n in counts.items() if n == 1 and name}
+
+
+def _ref(id_: int, name: str, unique: set[str], by_name: bool) -> int | str:
+    # A name shared by two objects would not resolve; the id is the only safe reference then.
+    return name if by_name and name in unique else id_
+
+
+def _channel_ref(
+    channel_id: int, channels: dict[int, Channel], unique: set[str], by_name: bool
+) -> int | str:
+    channel = channels.get(channel_id)
+    if channel is None:
+        return channel_id
+    return _ref(channel_id, channel.name, unique, by_name)
+
+
+def _header(path: Path, root: Path, label: str) -> str:
+    schema = root / "schema" / "manifest.schema.json"
+    relative = os.path.relpath(schema, path.parent.resolve()) if path.is_absolute() else None
+    if relative is None:
+        relative = os.path.relpath(schema, (Path.cwd() / path.parent).resolve())
+    return (
+        f"# yaml-language-server: $schema={relative}\n"
+        f"# Exported by `reconciler export` from {label}.\n"
+    )
+
+
+def write_files(files: Sequence[ExportedFile], *, force: bool) -> list[Path]:
+    """Write every file, or none: existing files are refused up front unless ``force``."""
+    existing = [f.path for f in files if f.path.exists()]
+    if existing and not force:
+        shown = ", ".join(str(p) for p in existing[:5])
+        more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+        raise ExportError(
+            f"{len(existing)} file(s) already exist ({shown}{more}); "
+            "pass --force to update them in place. Nothing was written"
+        )
+    written = []
+    for file in files:
+        file.path.parent.mkdir(parents=True, exist_ok=True)
+        if file.path.exists():
+            from reconciler.export_merge import merge_into
+
+            text = merge_into(file.path.read_text(encoding="utf-8"), file.text)
+            if not _same_content(text, file.text):  # never trade exactness for comments
+                text = file.text
+        else:
+            text = file.text
+        file.path.write_text(text, encoding="utf-8")
+        written.append(file.path)
+    return written
+
+
+def _same_content(merged: str, exported: str) -> bool:
+    """Everything but ``metadata`` (which the user may have renamed or labelled) reads the same."""
+    try:
+        a, b = read_documents(merged), read_documents(exported)
+    except Exception:
+        return False
+    if len(a) != 1 or not isinstance(a[0].value, dict) or a[0].ambiguous:
+        return False
+    mine, theirs = a[0].value, b[0].value
+    assert isinstance(theirs, dict)
+    return {k: v for k, v in mine.items() if k != "metadata"} == {
+        k: v for k, v in theirs.items() if k != "metadata"
+    }

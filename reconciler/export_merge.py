@@ -1,0 +1,56 @@
+"""Update an existing manifest in place from a freshly exported one (``export --force``).
+
+Uses ruamel.yaml's round-trip mode so comments and key order of entries that still exist survive.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from reconciler.errors import ExportError
+
+
+def _key(entry: Any) -> tuple[object, object]:
+    channel = entry.get("channel", entry.get("channelId"))
+    return (entry.get("communicationType"), channel)
+
+
+def merge_into(existing: str, exported: str) -> str:
+    """``existing`` with its target, prune and communications made to equal ``exported``'s."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    try:
+        old = yaml.load(existing)
+    except Exception as exc:
+        raise ExportError(
+            f"cannot update in place: the existing file is not valid YAML ({exc})"
+        ) from None
+    new = yaml.load(exported)
+    if not hasattr(old, "get") or not hasattr(old.get("communications"), "append"):
+        raise ExportError("cannot update in place: the existing file is not a manifest document")
+    for field in ("apiVersion", "kind", "target", "prune"):
+        if old.get(field) != new[field]:
+            old[field] = new[field]
+    current = {_key(e): e for e in old["communications"]}
+    wanted = {_key(e): e for e in new["communications"]}
+    for index in reversed(range(len(old["communications"]))):
+        if _key(old["communications"][index]) not in wanted:
+            del old["communications"][index]
+    for key, entry in wanted.items():
+        target = current.get(key)
+        if target is None:
+            old["communications"].append(entry)
+            continue
+        for field in list(target):
+            if field not in entry:
+                del target[field]
+        for field, value in entry.items():
+            if target.get(field) != value:
+                target[field] = value
+    stream = io.StringIO()
+    yaml.dump(old, stream)
+    return stream.getvalue()

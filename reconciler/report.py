@@ -1,0 +1,69 @@
+"""The JSON record of an apply run (``--report FILE``, SPEC §6): what was sent and what came back.
+
+Bodies hold communications only; the text still passes through the scrubber before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.applier import ApplyResult
+from reconciler.plan import Plan
+from reconciler.redact import scrub
+
+REPORT_FORMAT_VERSION = 1
+
+
+def build_report(
+    plan: Plan,
+    result: ApplyResult | None,
+    *,
+    environment: str,
+    started_at: datetime,
+    refused: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    environ = os.environ if environ is None else environ
+    github = {
+        key: environ[name]
+        for key, name in (("sha", "GITHUB_SHA"), ("runId", "GITHUB_RUN_ID"))
+        if environ.get(name)
+    }
+    outcomes = result.outcomes if result else []
+    return {
+        "formatVersion": REPORT_FORMAT_VERSION,
+        "environment": environment,
+        "startedAt": started_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "finishedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+        **({"github": github} if github else {}),
+        "refused": refused,
+        "interrupted": bool(result and result.interrupted),
+        "summary": plan.summary.as_dict(),
+        "targets": [
+            {
+                "targetGroupId": o.target.targetGroupId,
+                "targetId": o.target.targetId,
+                "name": o.target.name,
+                "manifest": o.target.manifest,
+                "outcome": o.status,
+                "message": o.message,
+                "requests": [
+                    {"sent": e.sent, "response": e.response, "error": e.error} for e in o.exchanges
+                ],
+            }
+            for o in outcomes
+        ],
+        "unreadable": [
+            {"targetGroupId": t.targetGroupId, "targetId": t.targetId, "error": t.error}
+            for t in plan.unreadable
+        ],
+    }
+
+
+def write_report(path: Path, report: dict[str, object]) -> None:
+    text = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    path.write_text(scrub(text), encoding="utf-8")

@@ -1,0 +1,85 @@
+"""`export` round trips: the first plan after an export shows no change (issue 7)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.e2e.conftest import Run
+
+
+def _fresh(workspace: Path) -> None:
+    shutil.rmtree(workspace / "manifests")
+
+
+def test_export_all_then_plan_shows_no_changes(workspace: Path, cli: Run) -> None:
+    _fresh(workspace)
+    code, out, err = cli("export", "--all", "--out-dir", "exported")
+    assert code == 0, err
+    assert "exported" in out
+    assert cli("validate", "exported")[0] == 0
+    code, out, err = cli("plan", "exported")
+    assert code == 0, err
+    assert out.strip().endswith("No changes. Live state matches the manifests.")
+
+
+def test_export_by_name_validates_and_plans_to_no_changes(workspace: Path, cli: Run) -> None:
+    _fresh(workspace)
+    assert cli("export", "--all", "--by-name", "--out-dir", "exported")[0] == 0
+    text = "".join(p.read_text() for p in sorted((workspace / "exported").rglob("*.yaml")))
+    assert "targetGroup: Spring Sprint 2026" in text
+    assert "channel: EMAIL" in text
+    code, out, err = cli("plan", "exported")
+    assert code == 0, err
+    assert out.strip().endswith("No changes. Live state matches the manifests.")
+
+
+def test_export_twice_is_byte_identical(workspace: Path, cli: Run) -> None:
+    assert cli("export", "--all", "--out-dir", "a")[0] == 0
+    assert cli("export", "--all", "--out-dir", "b")[0] == 0
+    first = {
+        p.relative_to(workspace / "a"): p.read_bytes() for p in (workspace / "a").rglob("*.yaml")
+    }
+    second = {
+        p.relative_to(workspace / "b"): p.read_bytes() for p in (workspace / "b").rglob("*.yaml")
+    }
+    assert first == second
+    assert first
+
+
+def test_export_never_overwrites_without_force(workspace: Path, cli: Run) -> None:
+    assert cli("export", "--all", "--out-dir", "exported")[0] == 0
+    files = sorted((workspace / "exported").rglob("*.yaml"))
+    before = {p: p.read_bytes() for p in files}
+    code, _, err = cli("export", "--all", "--out-dir", "exported")
+    assert code == 1
+    assert "--force" in err
+    assert {p: p.read_bytes() for p in files} == before
+
+
+def test_force_keeps_comments_that_still_apply(workspace: Path, cli: Run, sandbox: object) -> None:
+    assert cli("export", "--target-group", "2170", "--out-dir", "exported")[0] == 0
+    path = next((workspace / "exported").rglob("weekly-shopper-*.yaml"))
+    lines = path.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if "communicationType: START" in line)
+    lines.insert(index, "  # START goes out when the streak opens")
+    lines.insert(0, "# owned by the CRM team")
+    path.write_text("\n".join(lines) + "\n")
+    store = sandbox.store  # type: ignore[attr-defined]
+    live = [c for c in store.communications(2170, 2401) if c["communicationType"] == "CHANGE"]
+    store.edit_communication(live[0]["id"], message_template="Changed in the UI")
+    assert cli("export", "--target-group", "2170", "--out-dir", "exported", "--force")[0] == 0
+    text = path.read_text()
+    assert "# owned by the CRM team" in text
+    assert "# START goes out when the streak opens" in text
+    assert "Changed in the UI" in text
+    code, out, _ = cli("plan", "exported")
+    assert code == 0
+    assert out.strip().endswith("No changes. Live state matches the manifests.")
+
+
+def test_exporting_a_missing_group_writes_nothing(workspace: Path, cli: Run) -> None:
+    code, _, err = cli("export", "--target-group", "Autumn Nope", "--out-dir", "exported")
+    assert code == 1
+    assert "target group 'Autumn Nope' does not exist" in err
+    assert not (workspace / "exported").exists()
