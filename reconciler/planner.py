@@ -1,0 +1,336 @@
+"""The pure planner of SPEC §4: (desired, live) -> TargetPlan / Plan, and a simulator of the upsert.
+
+No I/O: live state arrives already read (or as a ReadFailure); nothing here calls the API.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import cast
+
+from deepdiff import DeepDiff
+
+from reconciler.api.wire import Attribution, Communication, CommunicationWrite, format_timestamp
+from reconciler.assumptions import COMMUNICATION_TYPES, COMPARED_FIELDS
+from reconciler.desired import DesiredCommunication, DesiredTarget
+from reconciler.errors import PlanError
+from reconciler.plan import (
+    REASON_DUPLICATE,
+    REASON_INACTIVE_NOT_LIVE,
+    REASON_PRUNE,
+    REASON_REACTIVATION,
+    Action,
+    Author,
+    Change,
+    FieldName,
+    Key,
+    Plan,
+    Snapshot,
+    TargetPlan,
+    fingerprint,
+)
+
+# Fixed change order within a target: by communication type (SPEC order, unknown types
+# after), then deactivations before creates so that a channel move's "-" and "+" sit together.
+_TYPE_ORDER = {name: index for index, name in enumerate(COMMUNICATION_TYPES)}
+_ACTION_ORDER: dict[Action, int] = {"deactivate": 0, "create": 1, "update": 2, "noop": 3}
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """Reading a target's communications failed; the planner plans nothing for it."""
+
+    message: str
+
+
+LiveRead = Sequence[Communication] | ReadFailure
+
+
+def changed_fields(before: Snapshot, after: Snapshot) -> tuple[FieldName, ...]:
+    """The compared fields (SPEC §4) whose values differ, in the SPEC's order."""
+    old, new = before.compared(), after.compared()
+    if old == new and all(type(old[k]) is type(new[k]) for k in old):
+        return ()  # the common case; deepdiff is for the differing few
+    # deepdiff also reports type changes (True vs 1), which plain == would hide.
+    differing = set(DeepDiff(old, new).affected_root_keys)
+    return tuple(cast(FieldName, name) for name in COMPARED_FIELDS if name in differing)
+
+
+def plan_target(
+    desired: DesiredTarget,
+    live: Sequence[Communication],
+    *,
+    channels: Mapping[int, str] | None = None,
+) -> TargetPlan:
+    """Plan one target: match by key, diff compared fields, prune, handle live duplicates."""
+    names = channels or {}
+    declared: dict[Key, DesiredCommunication] = {}
+    for wanted in desired.communications:
+        key = Key(communicationType=wanted.communicationType, channelId=wanted.channelId)
+        if key in declared:
+            raise PlanError(f"{desired.name}: {key.label(names)} is declared twice")
+        declared[key] = wanted
+    by_key: dict[Key, list[Communication]] = defaultdict(list)
+    for comm in live:
+        by_key[Key(communicationType=comm.communicationType, channelId=comm.channelId)].append(comm)
+
+    changes: list[Change] = []
+    warnings: list[str] = []
+    for key, wanted in declared.items():
+        match, others = _pick(by_key.get(key, []))
+        changes.append(_plan_declared(key, wanted, match))
+        # Extra active duplicates go when prune is on, or when the key is declared inactive
+        # (then the declaration itself says no active communication may have this key).
+        drop = desired.prune or not wanted.active
+        changes.extend(_deactivate(c, REASON_DUPLICATE) for c in others if drop)
+        if match is not None and others:
+            warnings.append(_duplicate_warning(key, match, others, drop, names))
+    for key in sorted(set(by_key) - set(declared), key=_key_order):
+        active = sorted((c for c in by_key[key] if c.active), key=lambda c: c.id)
+        if len(active) > 1:
+            ids = ", ".join(str(c.id) for c in active)
+            fate = "all are planned for deactivation" if desired.prune else "kept (prune: false)"
+            warnings.append(
+                f"{len(active)} active live communications share key {key.label(names)} "
+                f"(ids {ids}), which no manifest declares; {fate}"
+            )
+        if desired.prune:
+            changes.extend(_deactivate(c, REASON_PRUNE) for c in active)
+    return TargetPlan(
+        targetGroupId=desired.targetGroupId,
+        targetId=desired.targetId,
+        targetGroupName=desired.targetGroupName,
+        targetName=desired.targetName,
+        manifest=desired.source.path,
+        name=desired.name,
+        fingerprint=fingerprint(live),
+        activeLive=sum(1 for c in live if c.active),
+        warnings=tuple(warnings),
+        changes=tuple(sorted(_label_moves(changes, names), key=_change_order)),
+    )
+
+
+def unreadable_target(desired: DesiredTarget, message: str) -> TargetPlan:
+    """A target whose live state could not be read: no changes at all (SPEC §4)."""
+    return TargetPlan(
+        targetGroupId=desired.targetGroupId,
+        targetId=desired.targetId,
+        targetGroupName=desired.targetGroupName,
+        targetName=desired.targetName,
+        manifest=desired.source.path,
+        name=desired.name,
+        readable=False,
+        error=message,
+    )
+
+
+def make_plan(
+    desired: Sequence[DesiredTarget],
+    live: Mapping[tuple[int, int], LiveRead],
+    environment: str,
+    generated_at: datetime,
+    *,
+    channels: Mapping[int, str] | None = None,
+    warnings: Sequence[str] = (),
+) -> Plan:
+    """Plan exactly the desired targets; a target missing from ``live`` counts as unreadable."""
+    seen: dict[tuple[int, int], DesiredTarget] = {}
+    for target in desired:
+        if target.ref in seen:
+            raise PlanError(
+                f"target {target.targetGroupId}/{target.targetId} is declared by both "
+                f"{seen[target.ref].name} and {target.name}"
+            )
+        seen[target.ref] = target
+    planned = []
+    for ref in sorted(seen):
+        read = live.get(ref, ReadFailure("live state was not read"))
+        if isinstance(read, ReadFailure):
+            planned.append(unreadable_target(seen[ref], read.message))
+        else:
+            planned.append(plan_target(seen[ref], read, channels=channels))
+    return Plan(
+        environment=environment,
+        generatedAt=_utc(generated_at),
+        targets=tuple(planned),
+        warnings=tuple(warnings),
+        channels=dict(channels or {}),
+    )
+
+
+def apply_writes(
+    live: Sequence[Communication],
+    writes: Sequence[CommunicationWrite],
+    *,
+    target_group_id: int | None = None,
+    target_id: int | None = None,
+    now: datetime | None = None,
+) -> list[Communication]:
+    """What an upsert does to a target's state (SPEC §2 assumptions), for tests and recovery.
+
+    Elements with ``id`` overwrite that communication's fields; without ``id`` they insert one
+    with the next free id. With ``now``, written communications get it as ``lastUpdatedOn``
+    as the server would; otherwise attribution is kept on updates and absent on inserts.
+    """
+    state = {comm.id: comm for comm in live}
+    next_id = max(state, default=0) + 1
+    for write in writes:
+        fields: dict[str, object] = write.model_dump(exclude={"id"})
+        if write.id is None:
+            if now is not None:
+                fields["attribution"] = Attribution(createdOn=now, lastUpdatedOn=now)
+            state[next_id] = Communication.model_validate(
+                {"id": next_id, "targetGroupId": target_group_id, "targetId": target_id, **fields}
+            )
+            next_id += 1
+        elif write.id in state:
+            old = state[write.id]
+            if now is not None:
+                stamp = (old.attribution or Attribution()).model_copy(update={"lastUpdatedOn": now})
+                fields["attribution"] = stamp
+            state[write.id] = old.model_copy(update=fields)
+        else:
+            raise PlanError(f"upsert names communication id {write.id}, which does not exist")
+    return [state[key] for key in sorted(state)]
+
+
+def _plan_declared(key: Key, wanted: DesiredCommunication, match: Communication | None) -> Change:
+    source = wanted.source.render() or None
+    if not wanted.active:
+        # Declared inactive is satisfied by "no active communication with this key": an
+        # inactive one is left as it is (its templates send nothing), none is created.
+        if match is not None and match.active:
+            return _deactivate(match, None, source)
+        before = Snapshot.of(match) if match is not None else None
+        reason = None if match is not None else REASON_INACTIVE_NOT_LIVE
+        return Change(
+            action="noop",
+            key=key,
+            id=match.id if match is not None else None,
+            before=before,
+            after=before,
+            reason=reason,
+            source=source,
+            **(_attribution(match) if match is not None else {}),
+        )
+    after = Snapshot.of(wanted)
+    if match is None:
+        every = cast(tuple[FieldName, ...], COMPARED_FIELDS)  # a create sets every field
+        return Change(action="create", key=key, after=after, fields=every, source=source)
+    before = Snapshot.of(match)
+    fields = changed_fields(before, after)
+    return Change(
+        action="update" if fields else "noop",
+        key=key,
+        id=match.id,
+        before=before,
+        after=after,
+        fields=fields,
+        reason=REASON_REACTIVATION if fields and not match.active else None,
+        source=source,
+        **_attribution(match),
+    )
+
+
+def _deactivate(comm: Communication, reason: str | None, source: str | None = None) -> Change:
+    """Only ``active`` changes: a deactivation never rewrites templates."""
+    before = Snapshot.of(comm)
+    return Change(
+        action="deactivate",
+        key=before.key,
+        id=comm.id,
+        before=before,
+        after=before.model_copy(update={"active": False}),
+        fields=("active",),
+        reason=reason,
+        source=source,
+        **_attribution(comm),
+    )
+
+
+def _attribution(comm: Communication) -> dict[str, Author | str | None]:
+    attribution = comm.attribution
+    if attribution is None:
+        return {}
+    actor = attribution.lastUpdatedBy
+    when = attribution.lastUpdatedOn
+    return {
+        "lastUpdatedBy": Author(name=actor.name, code=actor.code) if actor else None,
+        "lastUpdatedOn": format_timestamp(when) if when else None,
+    }
+
+
+def _pick(candidates: Sequence[Communication]) -> tuple[Communication | None, list[Communication]]:
+    """The live match for a key and the other *active* communications sharing it.
+
+    The match is the most recently updated active one (higher id breaks ties); with no active
+    one, the most recently updated inactive one, which an update then re-activates.
+    """
+    active = sorted((c for c in candidates if c.active), key=_recency)
+    if active:
+        return active[-1], active[:-1]
+    if candidates:
+        return max(candidates, key=_recency), []
+    return None, []
+
+
+def _recency(comm: Communication) -> tuple[float, int]:
+    when = comm.attribution.lastUpdatedOn if comm.attribution else None
+    if when is None:
+        return (-math.inf, comm.id)
+    if when.tzinfo is None:  # a naive timestamp is read as UTC, never as local time
+        when = when.replace(tzinfo=UTC)
+    return (when.timestamp(), comm.id)
+
+
+def _duplicate_warning(
+    key: Key,
+    match: Communication,
+    others: Sequence[Communication],
+    dropped: bool,
+    channels: Mapping[int, str],
+) -> str:
+    ids = ", ".join(str(c.id) for c in sorted([match, *others], key=lambda c: c.id))
+    fate = "planned for deactivation" if dropped else "left active (prune: false)"
+    return (
+        f"{len(others) + 1} active live communications share key {key.label(channels)} "
+        f"(ids {ids}); id {match.id} is the most recently updated, the others are {fate}"
+    )
+
+
+def _label_moves(changes: list[Change], channels: Mapping[int, str]) -> list[Change]:
+    """Name a lone create and a lone (non-duplicate) deactivate of one type a channel move."""
+    result = list(changes)
+    by_type: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for index, change in enumerate(changes):
+        if change.action == "create" or (
+            change.action == "deactivate" and change.reason != REASON_DUPLICATE
+        ):
+            by_type[change.key.communicationType][change.action].append(index)
+    for actions in by_type.values():
+        if len(actions["create"]) == 1 and len(actions["deactivate"]) == 1:
+            new, old = actions["create"][0], actions["deactivate"][0]
+            to, frm = changes[new].key.label(channels), changes[old].key.label(channels)
+            result[new] = changes[new].model_copy(update={"reason": f"channel move from {frm}"})
+            result[old] = changes[old].model_copy(update={"reason": f"channel move to {to}"})
+    return result
+
+
+def _key_order(key: Key) -> tuple[int, str, int]:
+    typ = key.communicationType
+    return (_TYPE_ORDER.get(typ, len(_TYPE_ORDER)), typ, key.channelId)
+
+
+def _change_order(change: Change) -> tuple[int, str, int, int, int]:
+    typ, name, channel = _key_order(change.key)
+    return (typ, name, _ACTION_ORDER[change.action], channel, change.id or 0)
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,183 @@
+"""Words and lines shared by the text and markdown renderers: headings, values, diffs, totals.
+
+Returns plain strings with untrusted text (names, templates, errors) already made one-line and
+control-free; colour, fences and workflow-command neutralising are the callers' business.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Literal
+
+from reconciler.plan import (
+    REASON_PRUNE,
+    REASON_REACTIVATION,
+    Change,
+    FieldName,
+    Plan,
+    TargetPlan,
+    Value,
+)
+from reconciler.render.github import escape_controls, one_line
+
+Mode = Literal["plan", "drift"]
+SIGNS = {"create": "+", "update": "~", "deactivate": "-", "noop": " "}
+WORDS: dict[Mode, dict[str, str]] = {
+    "plan": {"create": "create", "update": "update", "deactivate": "deactivate"},
+    "drift": {"create": "missing", "update": "changed", "deactivate": "extra"},
+}
+# Reasons say what the plan will do; drift words them as what was found live.
+_DRIFT_REASONS = {
+    REASON_REACTIVATION: "inactive live, active in the manifest",
+    REASON_PRUNE: "active live, not in the manifests (prune)",
+}
+WORD_WIDTH = 10
+# A created communication is shown with these fields; "active: true" goes without saying.
+CREATE_FIELDS: tuple[FieldName, ...] = (
+    "sender",
+    "subjectTemplate",
+    "messageTemplate",
+    "offsetDays",
+)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def target_heading(target: TargetPlan) -> str:
+    """``name: target group 2163 "Spring", target 2317 "Spend 500" (manifests/x.yaml)``."""
+    group = f"target group {target.targetGroupId}"
+    group += f" {quoted(target.targetGroupName)}" if target.targetGroupName else ""
+    item = f"target {target.targetId}"
+    item += f" {quoted(target.targetName)}" if target.targetName else ""
+    where = f" ({target.manifest})" if target.manifest else ""
+    name = f"{target.name}: " if target.name else ""
+    return one_line(f"{name}{group}, {item}{where}")
+
+
+def attribution(change: Change) -> str | None:
+    """``last updated by Jane Doe (jdoe) on 2025-06-24T08:25:55.590+0000``, or None."""
+    who = change.lastUpdatedBy
+    actor = ""
+    if who is not None and (who.name or who.code):
+        actor = (
+            f" by {who.name} ({who.code})"
+            if who.name and who.code
+            else f" by {who.name or who.code}"
+        )
+    when = f" on {change.lastUpdatedOn}" if change.lastUpdatedOn else ""
+    return f"last updated{actor}{when}" if actor or when else None
+
+
+def change_heading(change: Change, channels: Mapping[int, str], mode: Mode) -> tuple[str, str]:
+    """(sign, rest): ``create     START on SMS (channelId 1), id 7 — reason``."""
+    words = WORDS[mode]
+    head = f"{words[change.action].ljust(WORD_WIDTH)} {change.key.label(channels)}"
+    head += f", id {change.id}" if change.id is not None else ""
+    reason = _DRIFT_REASONS.get(change.reason or "", change.reason) if mode == "drift" else None
+    notes = [reason or change.reason or ""]
+    if mode == "drift" and change.action != "create":
+        notes.append(attribution(change) or "")
+    elif mode == "drift" and change.source:
+        notes.append(f"declared at {change.source}, not live")
+    notes = [note for note in notes if note]
+    return SIGNS[change.action], one_line(head + (" — " + "; ".join(notes) if notes else ""))
+
+
+def shown_fields(change: Change, mode: Mode) -> Iterator[tuple[FieldName, Value | None, Value]]:
+    """(field, from, to) to display, in reading direction: live → manifest for a plan,
+    manifest → live for drift (what changed outside git)."""
+    if change.action == "create" and change.after is not None:
+        for name in CREATE_FIELDS:
+            yield name, None, getattr(change.after, name)
+        return
+    if change.action == "noop" or change.before is None or change.after is None:
+        return
+    implied = change.action == "deactivate" and (mode == "plan" or not change.source)
+    for name in change.fields:
+        if implied and name == "active":
+            continue  # the action already says it
+        old, new = getattr(change.before, name), getattr(change.after, name)
+        yield (name, new, old) if mode == "drift" else (name, old, new)
+
+
+def direction(mode: Mode) -> tuple[str, str]:
+    return ("manifest", "live") if mode == "drift" else ("live", "manifest")
+
+
+def value(item: Value) -> str:
+    """A scalar as JSON would write it: strings quoted, with escapes for controls."""
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, int):
+        return str(item)
+    return one_line(quoted(item))
+
+
+def is_multiline(*items: Value | None) -> bool:
+    return any(isinstance(item, str) and "\n" in item for item in items)
+
+
+def _lines(text: str) -> list[str]:
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)
+
+
+def template_lines(text: str) -> list[str]:
+    """A multi-line value as display lines (controls escaped), without the final newline."""
+    return [escape_controls(line.rstrip("\n")) for line in _lines(text)]
+
+
+def template_diff(old: str, new: str, labels: tuple[str, str]) -> list[str]:
+    """A unified diff (``---``, ``+++``, ``@@`` and ``-``/``+``/`` `` lines), controls escaped."""
+    if old.endswith("\n") == new.endswith("\n"):
+        # Same ending: compare whole lines and leave "no newline at end of file" out.
+        old, new = old.rstrip("\n") + "\n", new.rstrip("\n") + "\n"
+    out = [f"--- {labels[0]}", f"+++ {labels[1]}"]
+    diff = difflib.unified_diff(_lines(old), _lines(new), lineterm="", n=3)
+    for line in list(diff)[2:]:
+        if line.startswith("@@"):
+            out.append(line)
+            continue
+        out.append(escape_controls(line.rstrip("\n")))
+        if not line.endswith("\n"):
+            out.append("\\ No newline at end of file")
+    return out
+
+
+def summary_line(plan: Plan, mode: Mode) -> str:
+    """The closing sentence of SPEC §5 (or its drift wording)."""
+    total = plan.summary
+    readable = plural(len(plan.targets) - len(plan.unreadable), "target")
+    if total.changes == 0:
+        if plan.unreadable:
+            return f"No changes in the {readable} that could be read."
+        if mode == "drift":
+            return "No drift. Live state matches the manifests."
+        return "No changes. Live state matches the manifests."
+    if mode == "drift":
+        return (
+            f"Drift: {total.create} missing, {total.update} changed, "
+            f"{total.deactivate} extra, {total.noop} unchanged across {readable}."
+        )
+    return (
+        f"Plan: {total.create} to create, {total.update} to update, "
+        f"{total.deactivate} to deactivate, {total.noop} unchanged across {readable}."
+    )
+
+
+def unreadable_line(target: TargetPlan) -> str:
+    return one_line(f"{target_heading(target)}: {target.error or 'could not be read'}")
+
+
+def unreadable_title(plan: Plan) -> str:
+    count = len(plan.unreadable)
+    noun = plural(count, "target")
+    return f"{noun} could not be read; nothing is planned for {'it' if count == 1 else 'them'}:"

@@ -1,0 +1,238 @@
+"""The plan model: SPEC §5's JSON document, saved-plan loading, fingerprints, §6 safety check."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.api.wire import Communication
+from reconciler.desired import DesiredCommunication, DesiredTarget, Source
+from reconciler.errors import PlanError, ReconcilerError
+from reconciler.plan import (
+    FINGERPRINT_FIELDS,
+    Plan,
+    PlanFileError,
+    check_safety,
+    fingerprint,
+)
+from reconciler.planner import make_plan
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+BASE: dict[str, Any] = {
+    "sender": "S",
+    "subjectTemplate": "",
+    "messageTemplate": "m",
+    "offsetDays": 0,
+}
+
+
+def comm(id: int, typ: str = "START", channel: int = 1, **fields: Any) -> Communication:
+    values = {**BASE, "active": True, **fields}
+    return Communication(id=id, communicationType=typ, channelId=channel, **values)
+
+
+def desired(ref: tuple[int, int], *keys: tuple[str, int], prune: bool = True) -> DesiredTarget:
+    comms = tuple(
+        DesiredCommunication(t, c, active=True, source=Source("m.yaml", 4, 5), **BASE)
+        for t, c in keys
+    )
+    return DesiredTarget(f"t{ref[1]}", ref[0], ref[1], prune, comms, Source("m.yaml", 1, 1))
+
+
+def sample_plan(generated: datetime = NOW) -> Plan:
+    targets = [desired((1, 10), ("START", 1), ("FINISH", 2)), desired((1, 11), ("START", 1))]
+    live = {
+        (1, 10): [comm(5, sender="old"), comm(6, "CHANGE", 1), comm(7, "CHANGE", 1)],
+        (1, 11): [comm(8)],
+    }
+    return make_plan(targets, live, "prod-eu", generated, channels={1: "SMS", 2: "EMAIL"})
+
+
+def test_json_document_has_the_spec_shape() -> None:
+    """SPEC §5: formatVersion, generatedAt, environment, summary, targets, warnings."""
+    doc = json.loads(sample_plan().to_json())
+    assert doc["formatVersion"] == 1
+    assert doc["generatedAt"] == "2026-03-01T12:00:00Z"
+    assert doc["environment"] == "prod-eu"
+    assert doc["summary"] == {"create": 1, "update": 1, "deactivate": 2, "noop": 1}
+    first = doc["targets"][0]
+    assert {"targetGroupId", "targetId", "manifest", "fingerprint", "changes"} <= set(first)
+    assert first["changes"][0].keys() >= {"action", "key", "id", "before", "after", "fields"}
+    assert first["changes"][0]["key"] == {"communicationType": "START", "channelId": 1}
+    assert doc["warnings"] == [
+        "t10 (1/10): 2 active live communications share key CHANGE on SMS (channelId 1) "
+        "(ids 6, 7), which no manifest declares; all are planned for deactivation"
+    ]
+
+
+def test_json_is_canonical_and_byte_stable() -> None:
+    """Sorted keys, two-space indent, UTF-8 as is, one trailing newline; same input, same bytes."""
+    text = sample_plan().to_json()
+    assert text.endswith("}\n")
+    assert not text.endswith("\n\n")
+    assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    later = sample_plan(NOW + timedelta(hours=5)).to_json()
+    assert later.replace("T17:00:00Z", "T12:00:00Z") == text
+
+
+def test_saved_plan_round_trips_exactly() -> None:
+    plan = sample_plan().model_copy(update={"warnings": ("shard 1/3 selected 2 targets",)})
+    loaded = Plan.from_json(plan.to_json())
+    assert loaded == plan
+    assert loaded.to_json() == plan.to_json()
+    assert Plan.from_json(plan.to_json().encode()) == plan
+
+
+def test_writes_follow_spec_6() -> None:
+    """Creates without id; updates and deactivations with id and the full object."""
+    target = sample_plan().targets[0]
+    bodies = [w.to_body() for w in target.writes()]
+    assert [(b.get("id"), b["communicationType"], b["active"]) for b in bodies] == [
+        (5, "START", True),
+        (None, "FINISH", True),
+        (6, "CHANGE", False),
+        (7, "CHANGE", False),
+    ]
+    assert all(
+        set(b) - {"id"} == set(BASE) | {"active", "channelId", "communicationType"} for b in bodies
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "not valid JSON"),
+        ("[]", "expected a JSON object"),
+        ('{"environment": "x"}', "formatVersion null"),
+        ('{"formatVersion": 2}', "formatVersion 2; this reconciler reads formatVersion 1"),
+        ('{"formatVersion": true}', "formatVersion true"),
+    ],
+)
+def test_unreadable_saved_plans_are_refused(text: str, message: str) -> None:
+    with pytest.raises(PlanFileError, match=message):
+        Plan.from_json(text)
+
+
+def edited(mutate: Any) -> str:
+    doc = json.loads(sample_plan().to_json())
+    mutate(doc)
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["targets"][0]["changes"][0].update(action="delete"), "action"),
+        (lambda d: d["targets"][0]["changes"][1].update(id=99), "a create has no id"),
+        (lambda d: d["targets"][0]["changes"][0]["key"].update(channelId="1"), "channelId"),
+        (lambda d: d["targets"][0]["changes"][2]["after"].update(active=True), "a deactivate"),
+        (lambda d: d["targets"][0]["changes"][0].update(fields=["attribution"]), "fields"),
+        (lambda d: d["targets"][0].update(readable=False), "cannot carry changes"),
+        (lambda d: d["targets"].append(d["targets"][0]), "more than once"),
+        (lambda d: d["targets"][0].update(surprise=1), "surprise"),
+        (lambda d: d["summary"].update(create=0), "summary"),
+        (lambda d: d.pop("summary"), "summary"),
+    ],
+)
+def test_tampered_saved_plans_are_refused(mutate: Any, message: str) -> None:
+    with pytest.raises(PlanFileError, match=message) as info:
+        Plan.from_json(edited(mutate))
+    assert isinstance(info.value, ReconcilerError)
+    assert "\n" not in info.value.message
+
+
+def test_fingerprint_covers_known_fields_only() -> None:
+    """Attribution and unknown response fields never change a fingerprint (SPEC §2, §4)."""
+    plain = comm(1)
+    noisy = Communication.model_validate(
+        {**plain.model_dump(), "attribution": {"lastUpdatedOn": "2026-01-01T00:00:00.000+0000"},
+         "createdOnISO": "2026", "configs": [{"a": 1}]}
+    )  # fmt: skip
+    assert fingerprint([plain]) == fingerprint([noisy])
+    assert len(fingerprint([])) == 64
+    assert fingerprint([]) != fingerprint([plain])
+
+
+VALUES: dict[str, list[Any]] = {
+    "targetId": [None, 1, 2],
+    "targetGroupId": [None, 1, 2],
+    "communicationType": ["START", "FINISH"],
+    "channelId": [1, 2],
+    "subjectTemplate": ["", "s"],
+    "messageTemplate": ["m", "m\n"],
+    "sender": ["S", "T"],
+    "offsetDays": [0, 3],
+    "active": [True, False],
+}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    size=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+    field=st.sampled_from(FINGERPRINT_FIELDS[1:]),
+)
+def test_fingerprint_is_order_independent_and_sees_every_field(
+    size: int, seed: int, field: str
+) -> None:
+    rng = random.Random(seed)
+    live = [
+        Communication.model_validate({"id": i, **{k: rng.choice(v) for k, v in VALUES.items()}})
+        for i in range(1, size + 1)
+    ]
+    shuffled = rng.sample(live, len(live))
+    assert fingerprint(shuffled) == fingerprint(live)
+    victim = rng.randrange(size)
+    old = getattr(live[victim], field)
+    new = next(v for v in VALUES[field] if v != old)
+    changed = [c.model_copy(update={field: new}) if i == victim else c for i, c in enumerate(live)]
+    assert fingerprint(changed) != fingerprint(live)
+
+
+def safety_plan(active: int, deactivated: int) -> Plan:
+    target = desired((1, 10), *(("START", c) for c in range(1, active - deactivated + 1)))
+    live = [comm(c, "START", c) for c in range(1, active + 1)]
+    return make_plan([target], {(1, 10): live}, "e", NOW)
+
+
+@pytest.mark.parametrize(
+    ("active", "deactivated", "refused"),
+    [
+        (10, 3, True),  # 30% > 25% and 3 > 2
+        (12, 3, False),  # exactly 25% is allowed
+        (4, 2, False),  # 50%, but only 2
+        (3, 3, True),
+        (100, 20, False),
+        (0, 0, False),
+    ],
+)
+def test_safety_threshold(active: int, deactivated: int, refused: bool) -> None:
+    """SPEC §6: refuse when deactivations exceed the percentage AND number more than 2."""
+    plan = safety_plan(active, deactivated)
+    assert plan.summary.deactivate == deactivated
+    assert plan.active_live == active
+    message = check_safety(plan, 25)
+    assert (message is not None) == refused
+    if message:
+        assert f"deactivate {deactivated} of {active}" in message
+        assert "--force" in message
+
+
+def test_safety_threshold_is_configurable() -> None:
+    assert check_safety(safety_plan(10, 3), 30) is None
+    assert check_safety(safety_plan(10, 3), 29.9) is not None
+
+
+def test_a_noop_only_plan_has_no_changes_and_empty_writes() -> None:
+    plan = make_plan([desired((1, 10), ("START", 1))], {(1, 10): [comm(1)]}, "e", NOW)
+    assert not plan.has_changes
+    assert plan.summary.noop == 1
+    assert plan.targets[0].writes() == []
+    with pytest.raises(PlanError):
+        plan.targets[0].changes[0].write()

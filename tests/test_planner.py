@@ -1,0 +1,317 @@
+"""The pure planner against SPEC §4: one test per rule, then hypothesis properties."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.api.wire import Communication
+from reconciler.assumptions import COMMUNICATION_TYPES
+from reconciler.desired import DesiredCommunication, DesiredTarget, Source
+from reconciler.errors import PlanError
+from reconciler.plan import Change, TargetPlan
+from reconciler.planner import (
+    LiveRead,
+    ReadFailure,
+    apply_writes,
+    changed_fields,
+    make_plan,
+    plan_target,
+)
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+BASE = {"sender": "S", "subjectTemplate": "", "messageTemplate": "m", "offsetDays": 0}
+
+
+def want(typ: str = "START", channel: int = 1, **fields: Any) -> DesiredCommunication:
+    values = {**BASE, "active": True, **fields}
+    return DesiredCommunication(typ, channel, source=Source("m.yaml", 3, 5), **values)
+
+
+def have(
+    id: int, typ: str = "START", channel: int = 1, on: int = 0, **fields: Any
+) -> Communication:
+    values = {**BASE, "active": True, **fields}
+    stamp = (NOW + timedelta(minutes=on)).isoformat() if on else None
+    return Communication.model_validate(
+        {
+            "id": id,
+            "communicationType": typ,
+            "channelId": channel,
+            "attribution": {"lastUpdatedOn": stamp, "lastUpdatedBy": {"name": "Ann", "code": "a"}},
+            **values,
+        }
+    )
+
+
+def target(
+    *comms: DesiredCommunication, prune: bool = True, ref: tuple[int, int] = (1, 10)
+) -> DesiredTarget:
+    return DesiredTarget("t", ref[0], ref[1], prune, tuple(comms), Source("m.yaml", 1, 1))
+
+
+def actions(plan: TargetPlan) -> list[tuple[str, str, int, int | None]]:
+    return [(c.action, c.key.communicationType, c.key.channelId, c.id) for c in plan.changes]
+
+
+def test_no_live_match_is_a_create_without_id() -> None:
+    plan = plan_target(target(want()), [])
+    assert actions(plan) == [("create", "START", 1, None)]
+    (write,) = plan.writes()
+    assert write.id is None
+    assert write.to_body()["messageTemplate"] == "m"
+
+
+def test_desired_inactive_without_live_match_creates_nothing() -> None:
+    """SPEC §4: nothing is created just to be inactive."""
+    plan = plan_target(target(want(active=False)), [])
+    assert actions(plan) == [("noop", "START", 1, None)]
+    assert plan.writes() == []
+
+
+def test_differing_live_match_is_an_update_of_the_changed_fields() -> None:
+    plan = plan_target(target(want(sender="T", offsetDays=2)), [have(7)])
+    (change,) = plan.changes
+    assert (change.action, change.id, change.fields) == ("update", 7, ("sender", "offsetDays"))
+    assert plan.writes()[0].to_body() == {
+        "id": 7, "active": True, "channelId": 1, "communicationType": "START",
+        "messageTemplate": "m", "offsetDays": 2, "sender": "T", "subjectTemplate": "",
+    }  # fmt: skip
+
+
+def test_inactive_live_match_is_reactivated_by_an_update() -> None:
+    (change,) = plan_target(target(want()), [have(7, active=False)]).changes
+    assert (change.action, change.reason, change.fields) == ("update", "re-activation", ("active",))
+
+
+def test_active_live_match_declared_inactive_is_deactivated_and_nothing_else() -> None:
+    (change,) = plan_target(target(want(active=False, sender="X")), [have(7)]).changes
+    assert (change.action, change.fields) == ("deactivate", ("active",))
+    assert change.after is not None
+    assert change.after.sender == "S"
+
+
+def test_inactive_live_match_declared_inactive_is_left_alone() -> None:
+    (change,) = plan_target(target(want(active=False, sender="X")), [have(7, active=False)]).changes
+    assert (change.action, change.id) == ("noop", 7)
+
+
+def test_server_owned_fields_are_never_diffed() -> None:
+    live = have(7).model_copy(update={"targetId": 99, "targetGroupId": 98, "attribution": None})
+    assert actions(plan_target(target(want()), [live])) == [("noop", "START", 1, 7)]
+
+
+def test_prune_deactivates_active_undeclared_and_leaves_inactive_ones() -> None:
+    live = [have(7), have(8, "FINISH"), have(9, "CHANGE", active=False)]
+    plan = plan_target(target(want()), live)
+    assert actions(plan) == [("noop", "START", 1, 7), ("deactivate", "FINISH", 1, 8)]
+    assert plan.changes[1].reason == "not declared (prune)"
+
+
+def test_without_prune_undeclared_communications_are_kept() -> None:
+    plan = plan_target(target(want(), prune=False), [have(7), have(8, "FINISH")])
+    assert actions(plan) == [("noop", "START", 1, 7)]
+
+
+def test_live_duplicates_match_the_newest_active_and_prune_the_rest() -> None:
+    live = [have(7, on=5), have(8, on=9), have(9, on=1, active=False)]
+    plan = plan_target(target(want(sender="T")), live)
+    assert actions(plan) == [("deactivate", "START", 1, 7), ("update", "START", 1, 8)]
+    assert plan.changes[0].reason == "live duplicate"
+    assert plan.warnings
+    assert "ids 7, 8" in plan.warnings[0]
+
+
+def test_live_duplicates_without_prune_only_warn() -> None:
+    plan = plan_target(target(want(), prune=False), [have(7, on=1), have(8, on=1)])
+    assert actions(plan) == [("noop", "START", 1, 8)]  # a tie goes to the higher id
+    assert "left active (prune: false)" in plan.warnings[0]
+
+
+def test_duplicates_of_a_key_declared_inactive_are_all_deactivated() -> None:
+    plan = plan_target(target(want(active=False), prune=False), [have(7, on=1), have(8, on=2)])
+    assert [c.action for c in plan.changes] == ["deactivate", "deactivate"]
+
+
+def test_channel_move_is_a_create_and_a_deactivate_side_by_side() -> None:
+    """SPEC §4: moving a message to another channel shows as adjacent create and deactivate."""
+    desired = target(want("START", 3), want("FINISH", 1), want("CHANGE", 1), want("CHANGE", 2))
+    live = [have(1, "START", 1), have(2, "FINISH", 1), have(3, "CHANGE", 1), have(4, "CHANGE", 2)]
+    plan = plan_target(desired, live)
+    moved = [c for c in plan.changes if c.action != "noop"]
+    assert [(c.action, c.key.channelId) for c in moved] == [("deactivate", 1), ("create", 3)]
+    index = plan.changes.index(moved[0])
+    assert plan.changes[index + 1] == moved[1]
+    assert moved[1].reason == "channel move from START on channelId 1"
+
+
+def test_changes_are_in_type_order_then_action_then_channel() -> None:
+    desired = target(
+        *(want(t, c, sender="new") for t in reversed(COMMUNICATION_TYPES) for c in (2, 1))
+    )
+    live = [
+        have(i, t, c)
+        for i, (t, c) in enumerate([(t, c) for t in COMMUNICATION_TYPES for c in (1, 2)], 1)
+    ]
+    random.Random(4).shuffle(live)
+    keys = [(c.key.communicationType, c.key.channelId) for c in plan_target(desired, live).changes]
+    assert keys == [(t, c) for t in COMMUNICATION_TYPES for c in (1, 2)]
+
+
+def test_a_key_declared_twice_is_an_error() -> None:
+    with pytest.raises(PlanError, match="declared twice"):
+        plan_target(target(want(), want()), [])
+
+
+def test_unreadable_target_gets_no_changes_at_all() -> None:
+    """SPEC §4: a failed read is never "nothing there"."""
+    plan = make_plan([target(want())], {(1, 10): ReadFailure("503")}, "e", NOW)
+    (only,) = plan.targets
+    assert (only.readable, only.error, only.changes, only.fingerprint) == (False, "503", (), None)
+
+
+def test_a_target_missing_from_the_live_reads_is_unreadable() -> None:
+    plan = make_plan([target(want())], {}, "e", NOW)
+    assert plan.unreadable
+    assert not plan.has_changes
+
+
+def test_targets_declared_twice_are_an_error() -> None:
+    with pytest.raises(PlanError, match="declared by both"):
+        make_plan([target(want()), target(want("FINISH"))], {(1, 10): []}, "e", NOW)
+
+
+def test_changed_fields_reports_type_changes_too() -> None:
+    from reconciler.plan import Snapshot
+
+    one = Snapshot.of(have(1))
+    assert changed_fields(one, one) == ()
+    assert changed_fields(one, one.model_copy(update={"offsetDays": True})) == ("offsetDays",)
+
+
+def test_apply_writes_updates_inserts_and_stamps() -> None:
+    live = [have(4)]
+    plan = plan_target(target(want(sender="T"), want("FINISH")), live)
+    after = apply_writes(live, plan.writes(), target_group_id=1, target_id=10, now=NOW)
+    assert [(c.id, c.communicationType, c.sender) for c in after] == [
+        (4, "START", "T"),
+        (5, "FINISH", "S"),
+    ]
+    assert all(c.attribution and c.attribution.lastUpdatedOn == NOW for c in after)
+    with pytest.raises(PlanError, match="does not exist"):
+        apply_writes(live, [plan.writes()[0].model_copy(update={"id": 99})])
+
+
+# --- properties -------------------------------------------------------------------------
+
+# Few keys, so that live duplicates, moves and re-activations are common in generated cases.
+TYPES = st.sampled_from(COMMUNICATION_TYPES[:2])
+CHANNELS = st.integers(1, 2)
+TEXT = st.sampled_from(["", "a", "b", "line 1\nline 2\n", "line 1\nline 3"])
+
+
+@st.composite
+def desired_targets(draw: st.DrawFn, ref: tuple[int, int] = (1, 10)) -> DesiredTarget:
+    keys = draw(st.lists(st.tuples(TYPES, CHANNELS), unique=True, max_size=4))
+    comms = [
+        want(
+            t,
+            c,
+            sender=draw(st.sampled_from(["S", "T"])),
+            subjectTemplate=draw(TEXT),
+            messageTemplate=draw(TEXT),
+            offsetDays=draw(st.integers(0, 2)),
+            active=draw(st.booleans()),
+        )
+        for t, c in keys
+    ]
+    return target(*comms, prune=draw(st.booleans()), ref=ref)
+
+
+@st.composite
+def live_states(draw: st.DrawFn) -> list[Communication]:
+    size = draw(st.integers(0, 8))
+    ids = draw(st.lists(st.integers(1, 60), unique=True, min_size=size, max_size=size))
+    return [
+        have(
+            i,
+            draw(TYPES),
+            draw(CHANNELS),
+            on=draw(st.integers(0, 3)),
+            sender=draw(st.sampled_from(["S", "T"])),
+            subjectTemplate=draw(TEXT),
+            messageTemplate=draw(TEXT),
+            offsetDays=draw(st.integers(0, 2)),
+            active=draw(st.booleans()),
+        )
+        for i in ids
+    ]
+
+
+def writes_of(plan: TargetPlan) -> list[Change]:
+    return [c for c in plan.changes if c.action != "noop"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(desired=desired_targets(), live=live_states(), stamp=st.booleans())
+def test_applying_the_planned_writes_leaves_nothing_to_plan(
+    desired: DesiredTarget, live: list[Communication], stamp: bool
+) -> None:
+    """Issue 5, acceptance 3: plan, apply the writes, plan again: no changes."""
+    first = plan_target(desired, live)
+    after = apply_writes(live, first.writes(), now=NOW + timedelta(days=1) if stamp else None)
+    second = plan_target(desired, after)
+    assert writes_of(second) == [], second.changes
+    # and nothing the manifests do not explain stays active under prune
+    if desired.prune:
+        declared = {c.key for c in desired.communications if c.active}
+        active = [(c.communicationType, c.channelId) for c in after if c.active]
+        assert sorted(active) == sorted(declared)
+
+
+@settings(max_examples=200, deadline=None)
+@given(desired=desired_targets(), seed=st.integers(0, 2**16))
+def test_identical_desired_and_live_states_plan_nothing(desired: DesiredTarget, seed: int) -> None:
+    live = [
+        have(i, c.communicationType, c.channelId, **{k: getattr(c, k) for k in (*BASE, "active")})
+        for i, c in enumerate(desired.communications, 1)
+        if c.active or seed % 2
+    ]
+    random.Random(seed).shuffle(live)
+    assert writes_of(plan_target(desired, live)) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    refs=st.lists(st.tuples(st.integers(1, 4), st.integers(1, 40)), unique=True, max_size=6),
+    extra=st.lists(st.tuples(st.integers(1, 4), st.integers(41, 80)), unique=True, max_size=4),
+    data=st.data(),
+)
+def test_a_plan_covers_exactly_the_selected_targets(
+    refs: list[tuple[int, int]], extra: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    """SPEC §4 ownership: live state of unselected targets never enters the plan."""
+    desired = [data.draw(desired_targets(ref)) for ref in refs]
+    lives: dict[tuple[int, int], LiveRead] = {
+        ref: data.draw(live_states()) for ref in [*refs, *extra]
+    }
+    plan = make_plan(desired, lives, "e", NOW)
+    assert [t.ref for t in plan.targets] == sorted(refs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(desired=desired_targets(), live=live_states(), seed=st.integers(0, 2**16))
+def test_plans_do_not_depend_on_live_order(
+    desired: DesiredTarget, live: list[Communication], seed: int
+) -> None:
+    """SPEC §4: same manifests and same live state give byte-identical JSON."""
+    shuffled = list(live)
+    random.Random(seed).shuffle(shuffled)
+    one = make_plan([desired], {desired.ref: live}, "e", NOW)
+    two = make_plan([desired], {desired.ref: shuffled}, "e", NOW)
+    assert one.to_json() == two.to_json()
