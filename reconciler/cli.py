@@ -115,8 +115,10 @@ def validate(
     if fmt == "json":
         console.raw(json.dumps([d.to_json() for d in result.diagnostics], indent=2))
     elif fmt == "github":
+        from reconciler.render.github import annotation_for
+
         for d in result.diagnostics:
-            console.raw(d.github())
+            console.raw(annotation_for(d))
     else:
         for d in result.diagnostics:
             console.error(d.render())

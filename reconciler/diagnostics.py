@@ -22,21 +22,6 @@ class Diagnostic:
     def to_json(self) -> dict[str, str | int]:
         return asdict(self)
 
-    def github(self) -> str:
-        """A GitHub Actions ``::error`` annotation, escaped as the runner expects."""
-        props = f"file={_escape_property(self.path)}"
-        if self.line:
-            props += f",line={self.line},col={self.column}"
-        return f"::error {props}::{_escape_data(self.message)}"
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
 
 @dataclass
 class Diagnostics:
