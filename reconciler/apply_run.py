@@ -16,7 +16,7 @@ from reconciler.console import Console
 from reconciler.errors import ApplyRefused, ReconcilerError
 from reconciler.plan import Plan, check_safety
 from reconciler.planning import Selection, make_run_plan
-from reconciler.report import build_report, write_report
+from reconciler.report import append_step_summary, build_report, outcome_markdown, write_report
 from reconciler.session import open_client
 
 EXIT_SAFETY = 3
@@ -85,6 +85,9 @@ async def run_apply(
     assert plan is not None
     assert result is not None
     _summary(plan, result, console)
+    from reconciler.render.markdown import render_markdown
+
+    append_step_summary(render_markdown(plan) + "\n" + outcome_markdown(result))
     if result.fatal_error:
         console.error(result.fatal_error)
     return 0 if result.ok and not plan.unreadable else 1

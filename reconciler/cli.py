@@ -192,6 +192,7 @@ def _show_plan(plan: Plan, fmt: str, *, drift: bool) -> None:
     from reconciler.render.jsondoc import render_json
     from reconciler.render.markdown import render_markdown
     from reconciler.render.text import render_text
+    from reconciler.report import append_step_summary
 
     console = _globals.out
     if fmt == "json":
@@ -200,20 +201,11 @@ def _show_plan(plan: Plan, fmt: str, *, drift: bool) -> None:
         console.print(render_markdown(plan, drift=drift))
     else:
         console.print(render_text(plan, color=console.color, drift=drift))
-    _step_summary(render_markdown(plan, drift=drift))
+    append_step_summary(render_markdown(plan, drift=drift))
     for target in plan.unreadable:
         console.error(
             f"target {target.targetGroupId}/{target.targetId} ({target.name}) could not be read: {target.error}"
         )
-
-
-def _step_summary(markdown: str) -> None:
-    import os
-
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as summary:
-            summary.write(markdown if markdown.endswith("\n") else markdown + "\n")
 
 
 @app.command()

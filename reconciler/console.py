@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,7 +49,8 @@ class Console:
     def print(self, text: str = "") -> None:
         """Print product text (plans, summaries) to stdout, inert under GitHub Actions."""
         text = scrub(text)
-        if self.github_actions and text:
+        if self.github_actions and text and not _is_file(self.out):
+            # Only the runner's log reads workflow commands; a redirect to a file stays clean.
             token = secrets.token_hex(16)
             text = f"::stop-commands::{token}\n{text}\n::{token}::"
         self.out.write(text if text.endswith("\n") else text + "\n")
@@ -114,6 +116,13 @@ def _rich_console(stream: TextIO) -> RichConsole:
     from rich.console import Console as RichConsole
 
     return RichConsole(file=stream, stderr=True)
+
+
+def _is_file(stream: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -67,3 +67,23 @@ def build_report(
 def write_report(path: Path, report: dict[str, object]) -> None:
     text = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     path.write_text(scrub(text), encoding="utf-8")
+
+
+def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> None:
+    """Append to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions provides it (SPEC §5)."""
+    environ = os.environ if environ is None else environ
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(scrub(markdown if markdown.endswith("\n") else markdown + "\n"))
+
+
+def outcome_markdown(result: ApplyResult) -> str:
+    """The apply outcomes as a markdown table for the step summary."""
+    from reconciler.render.markdown import code
+
+    rows = ["| target | outcome | detail |", "| --- | --- | --- |"]
+    for o in result.outcomes:
+        rows.append(f"| {code(o.target.label)} | {o.status} | {code(o.message)} |")
+    title = "### reconciler apply" + (" (interrupted)" if result.interrupted else "")
+    return title + "\n\n" + "\n".join(rows) + "\n"
