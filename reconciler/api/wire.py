@@ -28,8 +28,10 @@ Timestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]
 
 def format_timestamp(value: datetime) -> str:
     """Render a timestamp the way Capillary does (milliseconds, ``+0000`` offset)."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}" + (
-        value.strftime("%z") or "+0000"
+    return (
+        value.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}"
+        + (value.strftime("%z") or "+0000")
     )
 
 

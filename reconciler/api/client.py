@@ -1,0 +1,372 @@
+"""The async Capillary v3 client: one typed method per SPEC §2 endpoint, envelope unwrapped.
+
+Owns the connection pool, limits, retries and error mapping; callers see wire models or an
+``ApiError`` subclass, never an httpx exception, a header or a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import operator
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TypeVar
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from reconciler.api.auth import KIND_EXTENSION, make_auth
+from reconciler.api.envelope import classify, classify_transport_error, classify_unexpected
+from reconciler.api.limits import AdaptiveLimiter
+from reconciler.api.logs import log
+from reconciler.api.retry import (
+    AttemptFailure,
+    CircuitBreaker,
+    CircuitOpenError,
+    RetryPolicy,
+    run_with_retries,
+)
+from reconciler.api.settings import ClientSettings, is_localhost_subdomain
+from reconciler.api.stats import ClientStats
+from reconciler.api.wire import Channel, Communication, CommunicationWrite, Target, TargetGroup
+from reconciler.assumptions import THROTTLE_STATUSES
+from reconciler.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    ApiValidationError,
+    AuthError,
+    ConfigError,
+    PermissionDenied,
+    ServerError,
+)
+
+M = TypeVar("M")
+# Request extension carrying the per-attempt trace that the request hook fills in.
+_TRACE_EXTENSION = "reconciler.trace"
+
+_TARGET_GROUPS: TypeAdapter[list[TargetGroup]] = TypeAdapter(list[TargetGroup])
+_TARGET_GROUP: TypeAdapter[TargetGroup] = TypeAdapter(TargetGroup)
+_TARGETS: TypeAdapter[list[Target]] = TypeAdapter(list[Target])
+_CHANNELS: TypeAdapter[list[Channel]] = TypeAdapter(list[Channel])
+_COMMUNICATIONS: TypeAdapter[list[Communication]] = TypeAdapter(list[Communication])
+
+
+@dataclass
+class _Trace:
+    """What happened to one attempt on the wire; filled in by the request hook."""
+
+    attempt: int
+    sent: int = 0  # times the API request itself (not a token request) went to the transport
+
+
+class CapillaryClient:
+    """Async client over one ``httpx.AsyncClient``; use as ``async with CapillaryClient(...)``.
+
+    ``transport`` is the seam for the in-process sandbox and for test transports. ``sleep``,
+    ``clock`` (monotonic), ``wall_clock`` (epoch, for HTTP-date ``Retry-After``) and ``rng``
+    (jitter) are injectable so tests can assert waits without real time.
+
+    After an ``AuthError`` or ``PermissionDenied`` every later call fails fast with the same
+    kind of error: the credentials will not get better during the run (SPEC §6, issue 10).
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if transport is None and is_localhost_subdomain(httpx.URL(settings.base_url).host):
+            raise ConfigError(
+                f"endpoint {settings.base_url!r} names a *.localhost host, which only the "
+                "in-process sandbox transport may use; over the network use http://127.0.0.1"
+            )
+        self.settings = settings
+        self.stats = ClientStats()
+        self._wall_clock = wall_clock
+        self._fatal: ApiError | None = None
+        self.limiter = AdaptiveLimiter(
+            max_concurrency=settings.parallelism,
+            rate_per_minute=settings.rate_limit_per_minute,
+            adaptive=settings.adaptive,
+            decrease=settings.aimd_decrease,
+            clock=clock,
+            sleep=sleep,
+        )
+        self.breaker = CircuitBreaker(
+            settings.effective_breaker_threshold, settings.breaker_cooldown, clock
+        )
+        self._policy = RetryPolicy(
+            max_attempts=settings.max_attempts,
+            backoff_base=settings.backoff_base,
+            backoff_cap=settings.backoff_cap,
+            max_retry_after=settings.max_retry_after,
+            sleep=sleep,
+            rng=rng,
+        )
+        timeout = httpx.Timeout(
+            settings.read_timeout,
+            connect=settings.connect_timeout,
+            write=settings.read_timeout,
+            pool=settings.read_timeout,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            auth=make_auth(
+                settings.credentials,
+                base_url=settings.base_url,
+                clock=clock,
+                wall_clock=wall_clock,
+                stats=self.stats,
+            ),
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": "application/json",
+                # Capillary documents Content-Type as required on every request, GETs included.
+                "Content-Type": "application/json",
+            },
+            timeout=timeout,
+            # One connection per allowed request plus one for a token fetch; all kept alive.
+            limits=httpx.Limits(
+                max_connections=settings.parallelism + 1,
+                max_keepalive_connections=settings.parallelism + 1,
+            ),
+            follow_redirects=False,  # a redirect would carry the token header elsewhere (§7)
+            verify=True,  # deliberately not configurable (§7)
+            transport=transport,
+            event_hooks={"request": [self._on_request], "response": [self._on_response]},
+        )
+
+    def __repr__(self) -> str:
+        kind = type(self.settings.credentials).__name__
+        return f"CapillaryClient(base_url={self.settings.base_url!r}, credentials={kind})"
+
+    async def __aenter__(self) -> CapillaryClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- endpoints (SPEC §2) -------------------------------------------------------------
+
+    async def list_target_groups(self) -> list[TargetGroup]:
+        path = "/v3/targetGroups"
+        return self._parse(_TARGET_GROUPS, await self._call("GET", path), "GET", path)
+
+    async def get_target_group(self, group_id: int) -> TargetGroup:
+        path = f"/v3/targetGroups/{_id(group_id, 'target group id')}"
+        return self._parse(_TARGET_GROUP, await self._call("GET", path), "GET", path)
+
+    async def list_targets(self, group_id: int) -> list[Target]:
+        path = f"/v3/targetGroups/{_id(group_id, 'target group id')}/targets"
+        return self._parse(_TARGETS, await self._call("GET", path), "GET", path)
+
+    async def list_channels(self) -> list[Channel]:
+        path = "/v3/targetGroups/channels"
+        return self._parse(_CHANNELS, await self._call("GET", path), "GET", path)
+
+    async def get_communications(self, group_id: int, target_id: int) -> list[Communication]:
+        path = _communications_path(group_id, target_id)
+        return self._parse(_COMMUNICATIONS, await self._call("GET", path), "GET", path)
+
+    async def upsert_communications(
+        self, group_id: int, target_id: int, writes: Sequence[CommunicationWrite]
+    ) -> list[Communication]:
+        """Send all of one target's writes in one request; returns what the API stored.
+
+        Raises ``AmbiguousWriteError`` when the request may have been committed (timeout, 5xx,
+        dropped connection, unreadable answer); it is never resent then. An empty ``writes``
+        sends nothing and returns ``[]``.
+        """
+        path = f"{_communications_path(group_id, target_id)}/upsert"
+        if not writes:
+            return []
+        body = json.dumps([w.to_body() for w in writes], separators=(",", ":")).encode()
+        data = await self._call("POST", path, body=body)
+        return self._parse(_COMMUNICATIONS, data, "POST", path, write=True)
+
+    # --- machinery ------------------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, *, body: bytes | None = None) -> object:
+        write = body is not None
+        self.stats.calls += 1
+
+        async def attempt(number: int) -> object:
+            return await self._attempt(method, path, body, write=write, number=number)
+
+        try:
+            return await run_with_retries(
+                attempt,
+                policy=self._policy,
+                method=method,
+                path=path,
+                breaker=self.breaker,
+                on_retry=lambda failure, n, delay: self._on_retry(method, path, failure, n, delay),
+            )
+        except ApiError as error:
+            self.stats.failures += 1
+            if isinstance(error, AmbiguousWriteError):
+                self.stats.ambiguous_writes += 1
+            if isinstance(error, CircuitOpenError):
+                self.stats.circuit_rejections += 1
+            if isinstance(error, AuthError | PermissionDenied) and self._fatal is None:
+                self._fatal = error
+            log.debug("%s", error.message)
+            raise
+
+    async def _attempt(
+        self, method: str, path: str, body: bytes | None, *, write: bool, number: int
+    ) -> object:
+        self._check_fatal(method, path)
+        self.breaker.check(method, path)
+        async with self.limiter.slot() as started:
+            self.breaker.check(method, path)  # it may have opened while this call waited
+            self.stats.attempts += 1
+            trace = _Trace(attempt=number)
+            request = self._http.build_request(
+                method,
+                path,
+                content=body,
+                extensions={_TRACE_EXTENSION: trace, KIND_EXTENSION: "write" if write else "read"},
+            )
+            failure: AttemptFailure | None = None
+            data: object = None
+            try:
+                response = await self._http.send(request)
+            except AttemptFailure as raised:  # the token endpoint failed inside the auth flow
+                failure = raised
+            except httpx.HTTPError as exc:
+                failure = classify_transport_error(exc, write=write, sent=trace.sent)
+            except ApiError:
+                raise
+            except Exception as exc:  # e.g. an in-process app crashing: still an ApiError
+                failure = classify_unexpected(exc, write=write, sent=trace.sent)
+            else:
+                try:
+                    data = classify(response, write=write, now=self._wall_clock())
+                except AttemptFailure as raised:
+                    failure = raised
+            self._feedback(failure, started)
+        if failure is not None:
+            raise failure  # outside the except blocks: no httpx exception rides along as context
+        return data
+
+    def _feedback(self, failure: AttemptFailure | None, started: float) -> None:
+        """Tell the breaker and the limiter how the attempt went."""
+        if failure is None:
+            self.breaker.record_success()
+            self.limiter.on_success(started)
+            return
+        if failure.outage:
+            self.breaker.record_failure(failure.detail)
+        elif failure.status is not None and failure.status != 429:
+            self.breaker.record_success()  # a deliberate answer (400, 404, ...): the API is up
+        if failure.throttled:
+            # A Retry-After beyond our patience fails this call fast; pausing every other call
+            # for it would be exactly the CI stall that failing fast avoids.
+            retry_after = failure.retry_after
+            if retry_after is not None and retry_after > self.settings.max_retry_after:
+                retry_after = None
+            self.limiter.on_throttle(started, retry_after)
+
+    def _check_fatal(self, method: str, path: str) -> None:
+        fatal = self._fatal
+        if fatal is not None:
+            raise type(fatal)(
+                f"not sent: the run stopped after an earlier error ({fatal.message})",
+                status=fatal.status,
+                method=method,
+                path=path,
+            )
+
+    def _on_retry(
+        self, method: str, path: str, failure: AttemptFailure, attempt: int, delay: float
+    ) -> None:
+        self.stats.retries[failure.reason] += 1
+        log.debug(
+            "%s %s: attempt %d/%d failed (%s); retrying in %.2f s",
+            method,
+            path,
+            attempt,
+            self.settings.max_attempts,
+            failure.detail,
+            delay,
+        )
+
+    async def _on_request(self, request: httpx.Request) -> None:
+        self.stats.requests += 1
+        kind = request.extensions.get(KIND_EXTENSION)
+        if kind == "token":
+            self.stats.token_requests += 1
+        elif kind == "write":
+            self.stats.writes += 1
+        trace = request.extensions.get(_TRACE_EXTENSION)
+        if isinstance(trace, _Trace):
+            trace.sent += 1
+
+    async def _on_response(self, response: httpx.Response) -> None:
+        self.stats.responses += 1
+        if response.status_code in THROTTLE_STATUSES:
+            self.stats.throttled += 1
+        request = response.request
+        trace = request.extensions.get(_TRACE_EXTENSION)
+        label = f"attempt {trace.attempt}" if isinstance(trace, _Trace) else "token"
+        # Method, path and status only: never headers, bodies or query strings.
+        log.debug("%s %s -> %d (%s)", request.method, request.url.path, response.status_code, label)
+
+    def _parse(
+        self, adapter: TypeAdapter[M], data: object, method: str, path: str, *, write: bool = False
+    ) -> M:
+        """Validate ``data`` into wire models; a mismatch is the server's fault, not ours."""
+        problem = ""
+        if data is None:
+            # "No data" is never read as "nothing there" (SPEC §4: a failed read plans nothing).
+            problem = "the envelope has no data"
+        else:
+            try:
+                return adapter.validate_python(data)
+            except ValidationError as exc:
+                first = exc.errors(include_input=False, include_url=False)[0]
+                where = ".".join(str(p) for p in first.get("loc", ())) or "data"
+                problem = f"unexpected response shape at {where}: {first.get('msg', 'invalid')}"
+        self.stats.failures += 1
+        if write:
+            self.stats.ambiguous_writes += 1
+            raise AmbiguousWriteError(
+                f"{problem}; the write may or may not have been committed; "
+                "re-read the target before writing again",
+                method=method,
+                path=path,
+            )
+        raise ServerError(problem, method=method, path=path)
+
+
+def _id(value: int, what: str) -> int:
+    """Ids go into URL paths, so only true integers are accepted (no "1/../2")."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise ApiValidationError(f"{what} must be an integer, not {value!r}") from None
+
+
+def _communications_path(group_id: int, target_id: int) -> str:
+    group, target = _id(group_id, "target group id"), _id(target_id, "target id")
+    return f"/v3/targetGroups/{group}/targets/{target}/communications"

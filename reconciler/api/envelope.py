@@ -1,0 +1,251 @@
+"""The response envelope of SPEC §2 and the mapping of answers and transport errors to failures.
+
+Turns one ``httpx.Response`` (or exception) into the envelope's ``data`` or an ``AttemptFailure``;
+it never retries and never puts a header into a message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from reconciler.api.retry import AttemptFailure, parse_retry_after
+from reconciler.assumptions import RETRY_STATUSES, THROTTLE_STATUSES
+from reconciler.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    ApiValidationError,
+    AuthError,
+    NotFoundError,
+    PermissionDenied,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from reconciler.redact import scrub
+
+_EXCERPT_CHARS = 100
+_MAX_MESSAGES = 5
+_SCRIPT_OR_STYLE = re.compile(r"(?is)<(script|style)\b.*?</\1\s*>")
+_TAG = re.compile(r"<[^>]{0,500}>")
+# Transport errors raised before a single byte of the request left this process.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+_AMBIGUOUS_HINT = (
+    "the write may or may not have been committed; re-read the target before writing again"
+)
+
+
+def excerpt(body: bytes, limit: int = _EXCERPT_CHARS) -> str:
+    """A short, one-line, printable and scrubbed excerpt of a body (HTML tags dropped)."""
+    text = body[:8192].decode("utf-8", errors="replace")
+    text = _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", text))
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return scrub(text) if text else "(empty body)"
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Collapse whitespace and control characters so API text cannot break a message line."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def envelope_messages(entries: object) -> list[str]:
+    """``errors``/``warnings`` entries as ``code N: message`` strings (unknown shapes tolerated)."""
+    if not isinstance(entries, list):
+        return []
+    out: list[str] = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            code, message = entry.get("code"), entry.get("message")
+            text = one_line(str(message)) if message not in (None, "") else ""
+            if code not in (None, "", 0) and text:
+                out.append(f"code {code}: {text}")
+            elif text or code not in (None, ""):
+                out.append(text or f"code {code}")
+        elif entry not in (None, ""):
+            out.append(one_line(str(entry)))
+    return out
+
+
+def _join(messages: list[str]) -> str:
+    shown = "; ".join(messages[:_MAX_MESSAGES])
+    more = len(messages) - _MAX_MESSAGES
+    return f"{shown} (+{more} more)" if more > 0 else shown
+
+
+def decode_envelope(response: httpx.Response) -> tuple[dict[str, object] | None, str]:
+    """The envelope as a dict, or ``None`` and what was wrong with the body."""
+    content_type = response.headers.get("content-type", "")
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        kind = "an HTML page" if "html" in content_type.lower() else "a body that is not JSON"
+        return None, f"{kind}: {excerpt(response.content)}"
+    if not isinstance(payload, dict) or not ({"data", "errors"} & payload.keys()):
+        return None, f"JSON that is not the API envelope: {excerpt(response.content)}"
+    return payload, ""
+
+
+def _retry_after(response: httpx.Response, now: float) -> float | None:
+    return parse_retry_after(
+        response.headers.get("retry-after"), now=now, date=response.headers.get("date")
+    )
+
+
+def classify(response: httpx.Response, *, write: bool, now: float) -> object:
+    """Return the envelope's ``data`` for a good answer; raise ``AttemptFailure`` otherwise.
+
+    ``write`` makes every answer that leaves the outcome unknown an ``AmbiguousWriteError``
+    that is never retried; only 429 is taken as proof that a write was not committed.
+    ``now`` (epoch seconds) resolves an HTTP-date ``Retry-After`` when no ``Date`` is sent.
+    """
+    status = response.status_code
+    if 300 <= status < 400:
+        raise AttemptFailure(
+            ApiError,
+            f"HTTP {status}: the server answered with a redirect, which is never followed "
+            "(it could carry credentials to another host); check the endpoint URL",
+            reason="redirect",
+            retryable=False,
+            status=status,
+        )
+    envelope, problem = decode_envelope(response)
+    if 200 <= status < 300:
+        if envelope is None:
+            _fail_bad_body(status, problem, write=write)
+        assert envelope is not None
+        errors = envelope_messages(envelope.get("errors"))
+        if errors:
+            detail = f"HTTP {status} with errors in the envelope: {_join(errors)}"
+            if write:
+                raise AttemptFailure(
+                    AmbiguousWriteError,
+                    f"{detail}; {_AMBIGUOUS_HINT}",
+                    reason="envelope-errors",
+                    retryable=False,
+                    status=status,
+                )
+            raise AttemptFailure(
+                ServerError, detail, reason="envelope-errors", retryable=False, status=status
+            )
+        return envelope.get("data")
+
+    messages = envelope_messages(envelope.get("errors")) if envelope is not None else []
+    if messages:
+        detail = f"HTTP {status}: {_join(messages)}"
+    elif envelope is None:
+        detail = f"HTTP {status} with {problem}"
+    else:
+        detail = f"HTTP {status}: {excerpt(response.content)}"
+    retry_after = _retry_after(response, now)
+    if status == 429:
+        # The one answer that proves a write was not committed: the request was refused whole.
+        raise AttemptFailure(
+            RateLimitedError,
+            detail,
+            reason="429",
+            retryable=True,
+            status=status,
+            throttled=True,
+            retry_after=retry_after,
+        )
+    if status in RETRY_STATUSES or 500 <= status < 600:
+        throttled = status in THROTTLE_STATUSES
+        if write:
+            raise AttemptFailure(
+                AmbiguousWriteError,
+                f"{detail}; {_AMBIGUOUS_HINT}",
+                reason=str(status),
+                retryable=False,
+                status=status,
+                outage=True,
+                throttled=throttled,
+            )
+        raise AttemptFailure(
+            RateLimitedError if status == 503 and retry_after is not None else ServerError,
+            detail,
+            reason=str(status),
+            retryable=True,
+            status=status,
+            outage=True,
+            throttled=throttled,
+            retry_after=retry_after,
+        )
+    error_type: type[ApiError] = {
+        400: ApiValidationError,
+        401: AuthError,
+        403: PermissionDenied,
+        404: NotFoundError,
+    }.get(status, ApiError)
+    if status == 401:
+        detail += " (authentication failed: check the credentials in CAPILLARY_* variables)"
+    elif status == 403:
+        detail += " (access denied: the API client lacks a grant on Target Loyalty)"
+    raise AttemptFailure(error_type, detail, reason=str(status), retryable=False, status=status)
+
+
+def _fail_bad_body(status: int, problem: str, *, write: bool) -> None:
+    if write:
+        raise AttemptFailure(
+            AmbiguousWriteError,
+            f"HTTP {status} with {problem}; {_AMBIGUOUS_HINT}",
+            reason="bad-body",
+            retryable=False,
+            status=status,
+            outage=True,
+        )
+    # A truncated or foreign body on a read is treated like a 5xx: retried, counts as an outage.
+    raise AttemptFailure(
+        ServerError,
+        f"HTTP {status} with {problem}",
+        reason="bad-body",
+        retryable=True,
+        status=status,
+        outage=True,
+    )
+
+
+def classify_transport_error(exc: httpx.HTTPError, *, write: bool, sent: int) -> AttemptFailure:
+    """Classify an httpx exception; only the exception type and its text are kept."""
+    if isinstance(exc, httpx.TimeoutException):
+        reason, what = "timeout", "timed out"
+    elif isinstance(exc, httpx.ConnectError):
+        reason, what = "connect", "could not connect"
+    else:
+        reason, what = "network", "connection failed"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    detail = f"{what} ({type(exc).__name__}{': ' + text if text else ''})"
+    if not isinstance(exc, _RETRYABLE_TRANSPORT):
+        return AttemptFailure(TransportError, detail, reason=reason, retryable=False)
+    # Never sent (the token request failed, or no connection was made): safe to send again.
+    never_sent = sent == 0 or isinstance(exc, _NEVER_SENT)
+    if write and not never_sent:
+        return AttemptFailure(
+            AmbiguousWriteError,
+            f"{detail} after the write was sent; {_AMBIGUOUS_HINT}",
+            reason=reason,
+            retryable=False,
+            outage=True,
+        )
+    return AttemptFailure(TransportError, detail, reason=reason, retryable=True, outage=True)
+
+
+def classify_unexpected(exc: Exception, *, write: bool, sent: int) -> AttemptFailure:
+    """A transport raised something that is not an httpx error; name its type, never retry."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    detail = (
+        f"the transport failed unexpectedly ({type(exc).__name__}{': ' + text if text else ''})"
+    )
+    if write and sent:
+        return AttemptFailure(
+            AmbiguousWriteError,
+            f"{detail} after the write was sent; {_AMBIGUOUS_HINT}",
+            reason="unexpected",
+            retryable=False,
+        )
+    return AttemptFailure(ServerError, detail, reason="unexpected", retryable=False)
