@@ -5,9 +5,7 @@ Never reads a secret value itself: ``api.auth.credentials_from_env`` does, when 
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,30 +64,13 @@ def ci_active(environ: Mapping[str, str]) -> bool:
     return value.strip().lower() not in ("", "0", "false", "no")
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_endpoint(endpoint: str) -> str:
     """'sandbox', any https:// URL, or http:// to a loopback address; anything else is refused."""
     if endpoint == SANDBOX:
         return endpoint
-    parsed = urllib.parse.urlsplit(endpoint)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(f"endpoint {endpoint!r} is not 'sandbox' or an https:// URL")
-    if parsed.username or parsed.password:
-        raise ConfigError("endpoint must not contain credentials; use the CAPILLARY_* variables")
-    if parsed.scheme == "http" and not is_loopback(parsed.hostname):
-        raise ConfigError(
-            f"endpoint {parsed.scheme}://{parsed.hostname} uses plain http; "
-            "https:// is required except for loopback addresses"
-        )
-    return endpoint.rstrip("/")
+    from reconciler.api.settings import check_endpoint as check_url
+
+    return check_url(endpoint)
 
 
 def load_config(path: Path | None, *, explicit: bool) -> tuple[ConfigFile, Path | None]:
