@@ -13,9 +13,6 @@ from reconciler.api.settings import ClientSettings
 from reconciler.assumptions import DEFAULT_RATE_LIMIT_PER_MINUTE
 from reconciler.config import Settings
 
-# The in-process sandbox is reached through an ASGI transport; no socket is ever opened.
-IN_PROCESS_URL = "http://127.0.0.1"
-
 
 def _sandbox_credentials(auth: str) -> BasicCredentials | OAuthCredentials:
     from reconciler.sandbox import auth as demo
@@ -57,7 +54,11 @@ async def open_client(
     """A client for ``settings``; for ``endpoint: sandbox`` a running server or the in-process app."""
     transport = None
     if settings.is_sandbox:
-        from reconciler.sandbox.server import in_process_transport, running_sandbox_url
+        from reconciler.sandbox.server import (
+            IN_PROCESS_URL,
+            in_process_transport,
+            running_sandbox_url,
+        )
 
         url = running_sandbox_url(settings.sandbox_db)
         if url is None:

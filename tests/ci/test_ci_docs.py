@@ -1,4 +1,4 @@
-"""Issue 8, acceptance 4: the "Running in CI" text (docs/ci.md, merged into the README) lists
+"""Issue 8, acceptance 4: the "Running in CI" section of the README lists
 every secret and permission the workflows use, and names no other secret."""
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ SECRET_LIKE = re.compile(
 
 
 def docs() -> str:
-    return DOCS.read_text(encoding="utf-8")
+    """The README's "Running in CI" section, up to the next top-level heading."""
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index("\n## Running in CI\n")
+    end = text.find("\n## ", start + 1)
+    return text[start + 1 : end if end > 0 else len(text)]
 
 
 def secrets_used() -> set[str]:

@@ -1,0 +1,193 @@
+"""The sandbox database's tables: their DDL, the records seeding writes in bulk, and how a row
+reads as the API's JSON. No transactions here; ``store`` owns those.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+from reconciler.sandbox.envelope import iso_timestamp
+from reconciler.sandbox.models import (
+    ActorJSON,
+    CommunicationJSON,
+    TargetGroupJSON,
+    TargetJSON,
+)
+
+SCHEMA_VERSION = 1
+SEED_TIME = "2026-01-05T09:00:00.000+0000"
+# Who wrote the demo data, and who "edits in the UI" when a test writes out of band.
+SEED_ACTOR: ActorJSON = {
+    "id": 75155297,
+    "code": "tj_capillary",
+    "description": "",
+    "name": "tj_capillary",
+    "type": "TILL",
+}
+UI_ACTOR: ActorJSON = {
+    "id": 50012873,
+    "code": "ui.admin",
+    "description": "Loyalty admin (InTouch UI)",
+    "name": "ui.admin",
+    "type": "ADMIN_USER",
+}
+
+# Children before parents, so they can be dropped in this order.
+TABLES = ("request_log", "oauth_tokens", "communications", "targets", "target_groups", "channels")
+SCHEMA = (
+    "CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    """CREATE TABLE target_groups (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL,
+        active INTEGER NOT NULL, fromDate TEXT NOT NULL, toDate TEXT NOT NULL,
+        createdOn TEXT NOT NULL, createdBy TEXT NOT NULL)""",
+    """CREATE TABLE targets (
+        id INTEGER PRIMARY KEY, targetGroupId INTEGER NOT NULL REFERENCES target_groups(id),
+        name TEXT NOT NULL, description TEXT NOT NULL, active INTEGER NOT NULL,
+        createdOn TEXT NOT NULL, createdBy TEXT NOT NULL)""",
+    "CREATE INDEX targets_by_group ON targets(targetGroupId, id)",
+    # writtenAt and previous exist only for FaultConfig.read_lag_ms: a lagging read shows the
+    # version before the last write while that write is younger than the lag.
+    """CREATE TABLE communications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        targetGroupId INTEGER NOT NULL, targetId INTEGER NOT NULL REFERENCES targets(id),
+        communicationType TEXT NOT NULL, channelId INTEGER NOT NULL REFERENCES channels(id),
+        subjectTemplate TEXT NOT NULL, messageTemplate TEXT NOT NULL, sender TEXT NOT NULL,
+        offsetDays INTEGER NOT NULL, active INTEGER NOT NULL,
+        createdOn TEXT NOT NULL, lastUpdatedOn TEXT NOT NULL,
+        createdBy TEXT NOT NULL, lastUpdatedBy TEXT NOT NULL,
+        writtenAt REAL NOT NULL, previous TEXT)""",
+    "CREATE INDEX communications_by_target ON communications(targetGroupId, targetId, id)",
+    # Tokens are stored hashed: the database file never holds a usable credential.
+    """CREATE TABLE oauth_tokens (
+        tokenSha256 TEXT PRIMARY KEY, clientKey TEXT NOT NULL, expiresAt REAL NOT NULL)""",
+    """CREATE TABLE request_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT NOT NULL, path TEXT NOT NULL,
+        status INTEGER NOT NULL, committed INTEGER NOT NULL, fault TEXT, actor TEXT,
+        at REAL NOT NULL)""",
+)
+
+
+@dataclass(frozen=True)
+class GroupSeed:
+    id: int
+    name: str
+    description: str = ""
+    active: bool = True
+    from_date: str = "2026-01-01"
+    to_date: str = "2026-12-31"
+    created_on: str = SEED_TIME
+    created_by: ActorJSON = field(default_factory=lambda: SEED_ACTOR)
+
+
+@dataclass(frozen=True)
+class TargetSeed:
+    group_id: int
+    id: int
+    name: str
+    description: str = ""
+    active: bool = True
+    created_on: str = SEED_TIME
+    created_by: ActorJSON = field(default_factory=lambda: SEED_ACTOR)
+
+
+@dataclass(frozen=True)
+class CommunicationSeed:
+    """A live communication written directly, with the attribution it should show."""
+
+    group_id: int
+    target_id: int
+    communication_type: str
+    channel_id: int
+    message_template: str
+    sender: str
+    subject_template: str = ""
+    offset_days: int = 0
+    active: bool = True
+    id: int | None = None
+    created_on: str = SEED_TIME
+    last_updated_on: str | None = None
+    created_by: ActorJSON = field(default_factory=lambda: SEED_ACTOR)
+    last_updated_by: ActorJSON | None = None
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def communication_json(row: sqlite3.Row) -> CommunicationJSON:
+    # Key order follows the response example of the upsert documentation.
+    return {
+        "id": row["id"],
+        "attribution": {
+            "createdOn": row["createdOn"],
+            "lastUpdatedOn": row["lastUpdatedOn"],
+            "lastUpdatedBy": json.loads(row["lastUpdatedBy"]),
+            "createdBy": json.loads(row["createdBy"]),
+        },
+        "targetId": row["targetId"],
+        "targetGroupId": row["targetGroupId"],
+        "communicationType": row["communicationType"],
+        "channelId": row["channelId"],
+        "subjectTemplate": row["subjectTemplate"],
+        "messageTemplate": row["messageTemplate"],
+        "sender": row["sender"],
+        "offsetDays": row["offsetDays"],
+        "active": bool(row["active"]),
+    }
+
+
+def group_json(row: sqlite3.Row) -> TargetGroupJSON:
+    actor: ActorJSON = json.loads(row["createdBy"])
+    created: str = row["createdOn"]
+    return {
+        "id": row["id"],
+        "attribution": {
+            "createdOn": created,
+            "createdOnISO": iso_timestamp(created),
+            "lastUpdatedOn": created,
+            "lastUpdatedOnISO": iso_timestamp(created),
+            "createdBy": actor,
+            "lastUpdatedBy": actor,
+        },
+        "name": row["name"],
+        "description": row["description"],
+        "fromDate": row["fromDate"],
+        "toDate": row["toDate"],
+        "active": bool(row["active"]),
+        "preferredTillId": actor["id"],
+        "totalPeriods": 1,
+        "targetEvaluationType": "FIXED_CALENDAR_WINDOW",
+        "trackingType": "DEFAULT",
+        "frequencyType": "MONTHLY",
+        "frequency": 0,
+        "recurringCycles": -1,
+    }
+
+
+def target_json(row: sqlite3.Row) -> TargetJSON:
+    actor: ActorJSON = json.loads(row["createdBy"])
+    created: str = row["createdOn"]
+    return {
+        "id": row["id"],
+        "attribution": {
+            "createdOn": created,
+            "createdOnISO": iso_timestamp(created),
+            "lastUpdatedOn": created,
+            "lastUpdatedOnISO": iso_timestamp(created),
+            "createdBy": actor,
+            "lastUpdatedBy": actor,
+        },
+        "name": row["name"],
+        "targetGroupId": row["targetGroupId"],
+        "description": row["description"],
+        "active": bool(row["active"]),
+        "targetType": "ACTIVITY",
+        "targetEntity": "TRANSACTION",
+        "eventName": "TransactionAdd",
+        "enrolmentMethod": "TRANSACTION",
+        "expression": "true",
+    }
