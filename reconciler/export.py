@@ -10,7 +10,7 @@ import asyncio
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,7 +262,9 @@ def _header(path: Path, root: Path, label: str) -> str:
     )
 
 
-def write_files(files: Sequence[ExportedFile], *, force: bool) -> list[Path]:
+def write_files(
+    files: Sequence[ExportedFile], *, force: bool, variables: Mapping[str, str] | None = None
+) -> list[Path]:
     """Write every file, or none: existing files are refused up front unless ``force``."""
     existing = [f.path for f in files if f.path.exists()]
     if existing and not force:
@@ -278,8 +280,10 @@ def write_files(files: Sequence[ExportedFile], *, force: bool) -> list[Path]:
         if file.path.exists():
             from reconciler.export_merge import merge_into
 
-            text = merge_into(file.path.read_text(encoding="utf-8"), file.text)
-            if not _same_content(text, file.text):  # never trade exactness for comments
+            text = merge_into(file.path.read_text(encoding="utf-8"), file.text, variables)
+            if not _same_content(
+                text, file.text, variables or {}
+            ):  # never trade exactness for comments
                 text = file.text
         else:
             text = file.text
@@ -288,16 +292,30 @@ def write_files(files: Sequence[ExportedFile], *, force: bool) -> list[Path]:
     return written
 
 
-def _same_content(merged: str, exported: str) -> bool:
-    """Everything but ``metadata`` (which the user may have renamed or labelled) reads the same."""
+def _same_content(merged: str, exported: str, variables: Mapping[str, str]) -> bool:
+    """Everything but ``metadata`` (which the user may have renamed or labelled) reads the same
+    once ``${…}`` is interpolated, as the planner will read it."""
     try:
         a, b = read_documents(merged), read_documents(exported)
     except Exception:
         return False
     if len(a) != 1 or not isinstance(a[0].value, dict) or a[0].ambiguous:
         return False
-    mine, theirs = a[0].value, b[0].value
+    mine, theirs = _interpolated(a[0].value, variables), _interpolated(b[0].value, variables)
+    assert isinstance(mine, dict)
     assert isinstance(theirs, dict)
     return {k: v for k, v in mine.items() if k != "metadata"} == {
         k: v for k, v in theirs.items() if k != "metadata"
     }
+
+
+def _interpolated(value: object, variables: Mapping[str, str]) -> object:
+    from reconciler.manifests.interpolate import interpolate
+
+    if isinstance(value, str):
+        return interpolate(value, variables)[0]
+    if isinstance(value, dict):
+        return {k: _interpolated(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolated(v, variables) for v in value]
+    return value

@@ -6,9 +6,15 @@ Uses ruamel.yaml's round-trip mode so comments and key order of entries that sti
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import ExportError
+from reconciler.manifests.interpolate import interpolate as _interpolate
+
+
+def interpolate(text: str, variables: Mapping[str, str]) -> str:
+    return _interpolate(text, variables)[0]
 
 
 def _key(entry: Any) -> tuple[object, object]:
@@ -16,8 +22,20 @@ def _key(entry: Any) -> tuple[object, object]:
     return (entry.get("communicationType"), channel)
 
 
-def merge_into(existing: str, exported: str) -> str:
-    """``existing`` with its target, prune and communications made to equal ``exported``'s."""
+def _same_value(old: object, new: object, variables: Mapping[str, str]) -> bool:
+    """Equal once ``${…}`` is interpolated: ``sender: ${sender}`` survives an export."""
+    if isinstance(old, str) and isinstance(new, str):
+        return interpolate(old, variables) == interpolate(new, variables)
+    return old == new
+
+
+def merge_into(existing: str, exported: str, variables: Mapping[str, str] | None = None) -> str:
+    """``existing`` with its target, prune and communications made to equal ``exported``'s.
+
+    A value that already means the same (e.g. ``${sender}`` for the live sender) is kept as
+    written.
+    """
+    variables = variables or {}
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
@@ -49,7 +67,7 @@ def merge_into(existing: str, exported: str) -> str:
             if field not in entry:
                 del target[field]
         for field, value in entry.items():
-            if target.get(field) != value:
+            if field not in target or not _same_value(target[field], value, variables):
                 target[field] = value
     stream = io.StringIO()
     yaml.dump(old, stream)

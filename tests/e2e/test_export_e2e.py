@@ -83,3 +83,18 @@ def test_exporting_a_missing_group_writes_nothing(workspace: Path, cli: Run) -> 
     assert code == 1
     assert "target group 'Autumn Nope' does not exist" in err
     assert not (workspace / "exported").exists()
+
+
+def test_force_keeps_variable_references_that_still_mean_the_live_value(
+    workspace: Path, cli: Run
+) -> None:
+    assert cli("export", "--target-group", "2163", "--out-dir", "exported")[0] == 0
+    path = next((workspace / "exported").rglob("spend-500-in-april-*.yaml"))
+    path.write_text(
+        path.read_text().replace("sender: loyalty@northwind.example", "sender: ${sender}")
+    )
+    assert cli("export", "--target-group", "2163", "--out-dir", "exported", "--force")[0] == 0
+    assert "sender: ${sender}" in path.read_text()
+    code, out, _ = cli("plan", "exported")
+    assert code == 0
+    assert out.strip().endswith("No changes. Live state matches the manifests.")
