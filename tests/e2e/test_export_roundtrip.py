@@ -51,7 +51,8 @@ communication = st.fixed_dictionaries(
         "message_template": template.filter(bool),
         "subject_template": st.one_of(st.just(""), template),
         "sender": st.one_of(
-            st.sampled_from(["NWREWARDS", "a@b.example", "0123", "yes"]), template.filter(bool)
+            st.sampled_from(["NWREWARDS", "a@b.example", "0123", "yes"]),
+            template.map(lambda t: t[:200]).filter(bool),  # the API caps senders at 255
         ),
         "offset_days": st.integers(0, 30),
     }
