@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test lint typecheck pytest plan validate bench lock clean
+.PHONY: setup test lint typecheck pytest plan validate bench bench-quick bench-load lock clean
 
 setup: $(STAMP)
 
@@ -33,8 +33,16 @@ plan: setup
 validate: setup
 	$(BIN)/reconciler --env sandbox validate
 
+# Issue 9's figures (about 5 minutes; never part of `make test`). One scenario:
+# make bench BENCH_ARGS="--only ratelimit"; a one-minute smoke run: make bench-quick.
 bench: setup
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-quick: setup
+	$(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
+
+bench-load: setup
+	$(BIN)/python benchmarks/load_manifests.py
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 lock:

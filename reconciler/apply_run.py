@@ -166,8 +166,11 @@ async def _with_signals(applier: Applier, plan: Plan, console: Console) -> Apply
 
 
 def _line(outcome: TargetOutcome, console: Console) -> None:
+    from reconciler.render.github import one_line
+
     target = outcome.target
-    console.print(f"{_MARK[outcome.status]} {target.label}: {outcome.message}")
+    # The label is the manifest's metadata.name: printed inert, like everything from manifests.
+    console.print(one_line(f"{_MARK[outcome.status]} {target.label}: {outcome.message}"))
 
 
 def _summary(plan: Plan, result: ApplyResult, console: Console) -> None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -482,4 +483,8 @@ def _trace() -> None:
 
 def run() -> NoReturn:
     """Console-script entry point."""
+    # One short process that builds many long-lived objects (manifests, plans) and little
+    # cyclic garbage: with the default thresholds, a 10,000-target plan spent a fifth of its
+    # CPU in full collections re-scanning objects that stay alive anyway (issue 9).
+    gc.set_threshold(20_000, 50, 50)
     sys.exit(main())

@@ -63,15 +63,15 @@ class Console:
         self.out.flush()
 
     def error(self, message: str) -> None:
-        self.err.write(f"error: {scrub(message)}\n")
+        self.err.write(f"error: {_one_line(message)}\n")
         self.err.flush()
 
     def warn(self, message: str) -> None:
-        self.err.write(f"warning: {scrub(message)}\n")
+        self.err.write(f"warning: {_one_line(message)}\n")
         self.err.flush()
 
     def info(self, message: str) -> None:
-        self.err.write(f"{scrub(message)}\n")
+        self.err.write(f"{_one_line(message)}\n")
         self.err.flush()
 
     def debug(self, message: str) -> None:
@@ -110,6 +110,14 @@ class _Progress:
     def advance(self) -> None:
         if callable(self._advance):
             self._advance()
+
+
+def _one_line(message: str) -> str:
+    """A message as one inert line: it may quote manifests or the API, and a line break in
+    it would start a line the reader (or the Actions runner) takes for something else."""
+    from reconciler.render.github import neutralize_commands, one_line
+
+    return neutralize_commands(one_line(scrub(message)))
 
 
 def _rich_console(stream: TextIO) -> RichConsole:

@@ -7,7 +7,7 @@ read (SPEC §4 ownership); a failed read plans nothing for that target.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -17,7 +17,7 @@ from reconciler.config import Settings
 from reconciler.desired import DesiredTarget
 from reconciler.errors import ApiError, AuthError, PermissionDenied, ValidationFailed
 from reconciler.manifests import LoadedDocument, load_manifests
-from reconciler.plan import Plan
+from reconciler.plan import Plan, TargetPlan
 from reconciler.planner import LiveRead, ReadFailure, make_plan
 from reconciler.resolve import resolve
 from reconciler.selection import parse_selectors, selected, shard_of
@@ -49,6 +49,7 @@ class Planned:
 
     plan: Plan
     desired: list[DesiredTarget]
+    # The reads of targets that change or could not be read; unchanged targets' are not kept.
     live: dict[tuple[int, int], LiveRead] = field(default_factory=dict)
     channels: dict[int, str] = field(default_factory=dict)
 
@@ -84,25 +85,35 @@ async def desired_state(
 
 
 async def read_live(
-    client: Reader, refs: Sequence[tuple[int, int]], parallelism: int
+    client: Reader,
+    refs: Sequence[tuple[int, int]],
+    parallelism: int,
+    on_read: Callable[[tuple[int, int], LiveRead], None] | None = None,
 ) -> dict[tuple[int, int], LiveRead]:
     """One GET per target, concurrently; a failure becomes a ReadFailure for that target only.
 
-    Authentication and permission failures stop the run: every other read would fail the same way.
+    With ``on_read``, each read is handed over as it arrives and not kept (the result is empty),
+    so a large run holds only the reads in flight. Authentication and permission failures stop
+    the run: every other read would fail the same way.
     """
     gate = asyncio.Semaphore(parallelism)
+    results: dict[tuple[int, int], LiveRead] = {}
 
-    async def one(ref: tuple[int, int]) -> LiveRead:
+    async def one(ref: tuple[int, int]) -> None:
         async with gate:
             try:
-                return await client.get_communications(*ref)
+                read: LiveRead = await client.get_communications(*ref)
             except (AuthError, PermissionDenied):
                 raise
             except ApiError as exc:
-                return ReadFailure(exc.message)
+                read = ReadFailure(exc.message)
+        if on_read is None:
+            results[ref] = read
+        else:
+            on_read(ref, read)
 
-    results = await asyncio.gather(*(one(ref) for ref in refs))
-    return dict(zip(refs, results, strict=True))
+    await asyncio.gather(*(one(ref) for ref in refs))
+    return {ref: results[ref] for ref in refs} if on_read is None else results
 
 
 async def make_run_plan(
@@ -114,12 +125,29 @@ async def make_run_plan(
     now: datetime | None = None,
 ) -> Planned:
     desired, channels = await desired_state(settings, selection, client, parallelism)
-    live = await read_live(client, [d.ref for d in desired], parallelism)
-    plan = make_plan(
-        desired,
-        live,
-        settings.environment,
-        now or datetime.now(UTC),
-        channels=channels,
+    now = now or datetime.now(UTC)
+    by_ref = {d.ref: d for d in desired}
+    if len(by_ref) != len(desired):
+        make_plan(desired, {}, settings.environment, now)  # raises PlanError naming both
+    planned: dict[tuple[int, int], TargetPlan] = {}
+    kept: dict[tuple[int, int], LiveRead] = {}
+
+    def plan_read(ref: tuple[int, int], read: LiveRead) -> None:
+        # Each target is planned as its read arrives, while other reads are on the wire, and
+        # the read is dropped unless the target changes: CPU overlaps the network and memory
+        # stays flat in the number of targets (issue 9).
+        plan = make_plan([by_ref[ref]], {ref: read}, settings.environment, now, channels=channels)
+        planned[ref] = target = plan.targets[0]
+        if isinstance(read, ReadFailure) or target.has_changes:
+            kept[ref] = read
+
+    await read_live(client, list(by_ref), parallelism, on_read=plan_read)
+    shell = make_plan([], {}, settings.environment, now, channels=channels)
+    plan = Plan(
+        environment=shell.environment,
+        generatedAt=shell.generatedAt,
+        targets=tuple(planned[ref] for ref in sorted(planned)),
+        warnings=shell.warnings,
+        channels=shell.channels,
     )
-    return Planned(plan, desired, live, channels)
+    return Planned(plan, desired, kept, channels)

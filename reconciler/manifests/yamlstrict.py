@@ -213,6 +213,9 @@ def _compose(events: Iterator[Event], start: DocumentStartEvent) -> _Node | None
             if event.anchor not in anchors:
                 raise YamlProblem(line, col, f"unknown anchor *{event.anchor}")
             node = anchors[event.anchor]
+            if any(node is open_node for open_node in stack):
+                # Expanding it would never end (a RecursionError, not a located problem).
+                raise YamlProblem(line, col, f"alias *{event.anchor} is inside its own anchor")
         else:
             _check_tag(event)
             if isinstance(event, ScalarEvent):
@@ -261,6 +264,11 @@ class _Builder:
         if self.count > MAX_NODES:
             raise YamlProblem(
                 node.line, node.col, f"anchors and aliases expand to more than {MAX_NODES:,} nodes"
+            )
+        if len(path) >= MAX_DEPTH and not isinstance(node, _Scalar):
+            # Aliases can nest what _compose saw as shallow trees into one deep one.
+            raise YamlProblem(
+                node.line, node.col, f"aliases expand to nesting deeper than {MAX_DEPTH} levels"
             )
         self.doc.values[path] = (node.line, node.col)
         if isinstance(node, _Scalar):

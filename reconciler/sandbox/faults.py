@@ -29,11 +29,20 @@ class Fault(StrEnum):
     AMBIGUOUS_500 = "ambiguous_500"  # write committed, then 500 with the envelope
     AMBIGUOUS_DROP = "ambiguous_drop"  # write committed, then the connection is dropped
     RATE_LIMITED = "rate_limited"  # over rate_limit_per_minute: 429 with Retry-After
+    UNAUTHORIZED = "unauthorized"  # 401 with the envelope, request not processed
+    FORBIDDEN = "forbidden"  # 403 with the envelope, request not processed
+    STALL = "stall"  # no answer until the client gives up (times out), request not processed
+    AMBIGUOUS_STALL = "ambiguous_stall"  # write committed, then no answer until the client gives up
 
     @property
     def processed(self) -> bool:
         """Whether the application handles the request before the fault is applied."""
-        return self in (Fault.TRUNCATE, Fault.AMBIGUOUS_500, Fault.AMBIGUOUS_DROP)
+        return self in (
+            Fault.TRUNCATE,
+            Fault.AMBIGUOUS_500,
+            Fault.AMBIGUOUS_DROP,
+            Fault.AMBIGUOUS_STALL,
+        )
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,9 @@ class FaultConfig:
     number of draws, so the same seed and the same request sequence give the same faults.
     One draw picks at most one of throttle, fail, html, truncate (so their rates add up);
     writes then draw ``ambiguous_rate``. ``write_script`` forces a fault on the Nth upsert
-    (1-based), whatever the draws say. Exempt paths (e.g. ``{TOKEN_PATH}``) get no faults and
-    consume no draws.
+    (1-based), whatever the draws say; ``path_faults`` forces one on every request to a path
+    (e.g. one target's communications, so that only that target fails). Exempt paths (e.g.
+    ``{TOKEN_PATH}``) get no faults and consume no draws.
     """
 
     latency_ms: int = 0
@@ -60,6 +70,7 @@ class FaultConfig:
     ambiguous_kind: Literal["mixed", "500", "drop"] = "mixed"
     exempt_paths: frozenset[str] = frozenset()
     write_script: Mapping[int, Fault] = field(default_factory=lambda: MappingProxyType({}))
+    path_faults: Mapping[str, Fault] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         # UsageError: these settings come from `sandbox serve` flags, so say it in one line.
@@ -88,14 +99,15 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._writes = 0
 
-    def decide(self, *, is_write: bool) -> Fault | None:
+    def decide(self, *, is_write: bool, path: str | None = None) -> Fault | None:
         with self._lock:
             band, variant, ambiguous = (self._random.random() for _ in range(3))
+            scripted = self.config.path_faults.get(path) if path is not None else None
             if is_write:
                 self._writes += 1
-                scripted = self.config.write_script.get(self._writes)
-                if scripted is not None:
-                    return scripted
+                scripted = scripted or self.config.write_script.get(self._writes)
+            if scripted is not None:
+                return scripted
         c = self.config
         edge = c.throttle_rate
         if band < edge:

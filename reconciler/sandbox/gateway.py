@@ -7,6 +7,7 @@ type, the application, ambiguous-write and truncation faults, then the request l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -23,6 +24,7 @@ from reconciler.sandbox.envelope import (
     FORBIDDEN,
     INTERNAL_ERROR,
     TOO_MANY_REQUESTS,
+    UNAUTHORIZED,
     UNSUPPORTED_MEDIA_TYPE,
     ApiFailure,
     Reply,
@@ -47,16 +49,22 @@ _CDN_CHALLENGE = (
     b'<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title></head>'
     b"<body><noscript>Enable JavaScript and cookies to continue</noscript></body></html>"
 )
+_STALL_LIMIT_S = 30.0
 _HTML_HEADERS = [(b"content-type", b"text/html; charset=UTF-8"), (b"server", b"cloudflare")]
 
 
 class RateLimiter:
-    """A token bucket per credential: ``per_minute`` requests a minute, bursts up to that many."""
+    """A token bucket per credential: ``per_minute`` requests a minute, refilled continuously.
+
+    The bucket holds one second's worth of requests, at least 10 (at most ``per_minute``): with
+    a whole minute's worth, a client could send twice the limit in its first minute, and a
+    short run would never meet the limit at all (issue 9).
+    """
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         if per_minute < 1:
             raise ValueError("rate_limit_per_minute must be at least 1")
-        self.capacity = float(per_minute)
+        self.capacity = float(max(math.ceil(per_minute / 60), min(per_minute, 10)))
         self.per_second = per_minute / 60
         self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -104,7 +112,7 @@ class Gateway:
         # Drawn on arrival, before any await, so the draw order is the arrival order.
         fault = None
         if path not in self.faults.exempt_paths:
-            fault = self.injector.decide(is_write=is_write)
+            fault = self.injector.decide(is_write=is_write, path=path)
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
         state: dict[str, object] = scope.setdefault("state", {})
@@ -112,7 +120,7 @@ class Gateway:
         committed = state.get("committed") is True
         if fault is not None and fault.processed:
             reply, fault = _after(fault, reply, committed)
-        dropped = fault is Fault.AMBIGUOUS_DROP
+        dropped = fault in (Fault.AMBIGUOUS_DROP, Fault.STALL, Fault.AMBIGUOUS_STALL)
         principal = state.get("principal")
         # Written on the loop, like the routes' own SQLite work (see app.py), and before the
         # answer leaves, so a client that has its answer always finds its request logged.
@@ -124,6 +132,9 @@ class Gateway:
             fault=fault,
             actor=principal.actor["name"] if isinstance(principal, Principal) else None,
         )
+        if fault in (Fault.STALL, Fault.AMBIGUOUS_STALL):
+            await _stall(receive)
+            return
         if dropped:
             await _drop_connection(send)
             return
@@ -197,6 +208,11 @@ class Gateway:
 
 def _fault_reply(fault: Fault) -> Reply:
     """The answer of a fault that stops the request before the application sees it."""
+    if fault in (Fault.UNAUTHORIZED, Fault.FORBIDDEN):
+        status, code = (401, UNAUTHORIZED) if fault is Fault.UNAUTHORIZED else (403, FORBIDDEN)
+        return failure_reply(ApiFailure(status, code, f"injected {status}"))
+    if fault is Fault.STALL:
+        return Reply(0)  # never sent: the gateway stalls instead
     if fault is Fault.THROTTLE:
         return failure_reply(
             ApiFailure(429, TOO_MANY_REQUESTS, "too many requests", headers={"Retry-After": "1"})
@@ -227,6 +243,17 @@ async def _drain(receive: Receive) -> None:
     while more:
         message = await receive()
         more = message["type"] == "http.request" and bool(message.get("more_body", False))
+
+
+async def _stall(receive: Receive) -> None:
+    """Answer nothing until the client hangs up (a read timeout), as a stuck backend would.
+
+    Over HTTP the server sees the disconnect; in process nothing does, so it ends after a while.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_STALL_LIMIT_S):
+            while (await receive())["type"] != "http.disconnect":
+                pass
 
 
 async def _drop_connection(send: Send) -> None:

@@ -4,8 +4,6 @@ or in process through httpx's ASGI transport; and the discovery file that lets a
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 import json
 import logging
@@ -16,47 +14,27 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-
-import httpx
-import uvicorn
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from reconciler.errors import UsageError
-from reconciler.sandbox.app import create_app
 from reconciler.sandbox.auth import DEFAULT_TOKEN_TTL, Credentials
 from reconciler.sandbox.faults import FaultConfig
 from reconciler.sandbox.seed import ensure_seeded
 from reconciler.sandbox.store import DEFAULT_DB_PATH, Store
 
+# The web framework and the server are imported where they run: a client that only looks for a
+# running sandbox (``running_sandbox_url``) must not pay 0.3 s for them (issue 9).
+if TYPE_CHECKING:
+    import httpx
+    import uvicorn
+    from fastapi import FastAPI
+
+    from reconciler.sandbox.threaded import ThreadedServer
+
 DISCOVERY_FILE = "sandbox.json"
 # Base URL for clients of ``in_process_transport``: ``.localhost`` never leaves the machine.
 IN_PROCESS_URL = "http://sandbox.localhost"
 _START_TIMEOUT_S = 10.0
-
-
-class _ThreadedServer(uvicorn.Server):
-    """uvicorn looks for a shutdown request every 100 ms; a test suite stops hundreds of
-    servers, so this one is woken at once instead."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self._wake: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
-
-    async def main_loop(self) -> None:
-        wake = asyncio.Event()
-        self._wake = (asyncio.get_running_loop(), wake)
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864_000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), 0.1)
-
-    def request_exit(self) -> None:
-        self.should_exit = True
-        if self._wake is not None:
-            loop, wake = self._wake
-            with contextlib.suppress(RuntimeError):  # the loop already closed
-                loop.call_soon_threadsafe(wake.set)
 
 
 class SandboxServer:
@@ -88,7 +66,7 @@ class SandboxServer:
         self.credentials = credentials
         self.announce = announce
         self.store: Store = ensure_seeded(self.db_path)
-        self._server: _ThreadedServer | None = None
+        self._server: ThreadedServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
         self._app: FastAPI | None = None
@@ -102,11 +80,14 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         if self._thread is not None:
             raise RuntimeError("the sandbox server is already running")
+        from reconciler.sandbox.app import create_app
+        from reconciler.sandbox.threaded import ThreadedServer
+
         app = create_app(
             self.db_path, self.faults, self.token_ttl, self.rate_limit_per_minute, self.credentials
         )
         sock = _bind(self.host, self.port)
-        server = _ThreadedServer(_config(app, log_level="warning"))
+        server = ThreadedServer(_config(app, log_level="warning"))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="sandbox-server", daemon=True
         )
@@ -165,6 +146,10 @@ def serve(
     Binds loopback only. While it runs, ``<db dir>/sandbox.json`` tells clients its URL.
     ``on_ready`` receives the URL once the port is bound (the CLI prints it).
     """
+    import uvicorn
+
+    from reconciler.sandbox.app import create_app
+
     _require_loopback(host)
     path = Path(db_path)
     ensure_seeded(path)
@@ -203,6 +188,10 @@ def running_sandbox_url(db_path: Path | str = DEFAULT_DB_PATH) -> str | None:
 
 def in_process_transport(db_path: Path | str = DEFAULT_DB_PATH) -> httpx.ASGITransport:
     """The sandbox app behind an httpx transport: no server, no socket (use ``IN_PROCESS_URL``)."""
+    import httpx
+
+    from reconciler.sandbox.app import create_app
+
     path = Path(db_path)
     ensure_seeded(path)
     return httpx.ASGITransport(app=create_app(path))
@@ -243,6 +232,8 @@ def _url(sock: socket.socket) -> str:
 
 
 def _config(app: FastAPI, *, log_level: str) -> uvicorn.Config:
+    import uvicorn
+
     return uvicorn.Config(
         app,
         log_level=log_level,

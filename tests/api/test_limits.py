@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import httpx
 import pytest
 from apikit import FakeTime, envelope, settings
 
 from reconciler.api import CapillaryClient
-from reconciler.api.limits import AdaptiveLimiter
+from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
+from reconciler.sandbox.gateway import RateLimiter
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.anyio
 
@@ -124,3 +131,208 @@ async def test_a_throttled_client_lowers_its_concurrency(fake_time: FakeTime) ->
     ) as client:
         await asyncio.gather(*(client.get_communications(1, n) for n in range(3)))
         assert client.limiter.concurrency_limit < 8
+
+
+# -- slow start and measured pacing (issue 9: at most 5% 429s against a rate limiter) ---------
+
+
+async def test_slow_start_grows_half_a_request_per_success_until_throttled(
+    fake_time: FakeTime,
+) -> None:
+    limiter = AdaptiveLimiter(
+        max_concurrency=8, initial_concurrency=2, clock=fake_time.clock, sleep=fake_time.sleep
+    )
+    assert limiter.concurrency_limit == 2
+    for _ in range(4):
+        limiter.on_success(fake_time.now)
+    assert limiter.concurrency_limit == 4
+    limiter.on_throttle(fake_time.now, None)
+    assert limiter.concurrency_limit == 2
+    for _ in range(2):
+        limiter.on_success(fake_time.now)
+    assert limiter.concurrency_limit == 2  # additive increase now: 2 + 1/2 + 1/2.5
+
+
+def test_a_client_starts_with_the_slow_start_window() -> None:
+    client = CapillaryClient(
+        settings(parallelism=16), transport=httpx.MockTransport(lambda r: envelope([]))
+    )
+    assert client.limiter.concurrency_limit == SLOW_START_WINDOW
+
+
+def _paced_after_first_throttle(fake_time: FakeTime) -> tuple[AdaptiveLimiter, float]:
+    """A limiter that saw 12 successes in the last second, then a 429 with Retry-After: 1."""
+    limiter = AdaptiveLimiter(max_concurrency=16, clock=fake_time.clock, sleep=fake_time.sleep)
+    fake_time.now -= 5.0
+    limiter.on_success(fake_time.now)  # long ago: not part of the guess
+    fake_time.now += 5.0 - 0.6
+    for _ in range(12):
+        limiter.on_success(fake_time.now)
+        fake_time.now += 0.05
+    episode = fake_time.now
+    limiter.on_throttle(episode, 1.0)
+    return limiter, episode
+
+
+async def test_retry_after_paces_at_the_rate_the_server_accepted(fake_time: FakeTime) -> None:
+    """The first guess is the successes of the last second; requests then go one by one."""
+    limiter, episode = _paced_after_first_throttle(fake_time)
+    assert limiter.rate_per_second == pytest.approx(12.0)
+    fake_time.sleeps.clear()
+    starts = []
+    for _ in range(3):
+        async with limiter.slot() as started:
+            starts.append(started)
+    assert starts[0] == pytest.approx(episode + 1.0)  # the pause first
+    assert starts[1] - starts[0] == pytest.approx(1 / 12)  # then paced, no burst
+    assert starts[2] - starts[1] < 1 / 12  # growing until the next throttle measures the rate
+
+
+async def test_the_next_retry_after_measures_the_rate_between_episodes(
+    fake_time: FakeTime,
+) -> None:
+    limiter, episode = _paced_after_first_throttle(fake_time)
+    for n in range(40):  # accepted after the first episode: 40 in 3 s
+        limiter.on_success(episode + 0.5 + n * 0.05)
+    limiter.on_success(episode - 0.01)  # sent before the episode: not part of the measure
+    fake_time.now = episode + 3.0
+    limiter.on_throttle(fake_time.now - 0.05, 1.0)
+    assert limiter.rate_per_second == pytest.approx(40 / 3.0)
+    fake_time.now += 1.0 + 10.0  # after the pause the rate only creeps up (0.5 % a second)
+    assert limiter.rate_per_second == pytest.approx(40 / 3.0 * math.exp(0.05))
+    for _ in range(100):
+        limiter.on_success(fake_time.now)
+    assert limiter.rate_per_second is not None  # pacing never stops: it would only find 429s
+
+
+def _measured(fake_time: FakeTime) -> tuple[AdaptiveLimiter, float]:
+    """A limiter whose second episode measured 10 requests a second."""
+    limiter, episode = _paced_after_first_throttle(fake_time)
+    for n in range(30):
+        limiter.on_success(episode + 0.01 + n * 0.1)
+    fake_time.now = episode + 3.0
+    limiter.on_throttle(fake_time.now - 0.05, 1.0)
+    assert limiter.rate_per_second == pytest.approx(10.0)
+    return limiter, fake_time.now
+
+
+async def test_a_first_measure_cuts_the_rate_at_most_by_half(fake_time: FakeTime) -> None:
+    limiter, episode = _paced_after_first_throttle(fake_time)
+    limiter.on_success(episode + 1.5)
+    fake_time.now = episode + 3.0
+    before = limiter.rate_per_second
+    assert before is not None
+    limiter.on_throttle(fake_time.now - 0.05, 1.0)
+    assert limiter.rate_per_second == pytest.approx(before / 2)
+
+
+async def test_throttles_while_below_the_measured_rate_only_pause(fake_time: FakeTime) -> None:
+    """Random 429s (or another client on the key) cannot talk the rate down to nothing."""
+    limiter, episode = _measured(fake_time)
+    for n in range(10):  # a 429 every 1.5 s, few successes in between: not our rate's fault
+        fake_time.now = episode + 1.5 * (n + 1)
+        limiter.on_success(fake_time.now - 0.5)
+        limiter.on_throttle(fake_time.now - 0.05, 1.0)
+        assert limiter.rate_per_second == pytest.approx(10.0, rel=0.05)
+    assert fake_time.now < limiter._paused_until  # each of them still paused every request
+
+
+async def test_throttled_after_probing_above_the_measure_remeasures(fake_time: FakeTime) -> None:
+    limiter, episode = _measured(fake_time)
+    fake_time.now = episode + 30.0  # probing: 0.5 % a second above the measure
+    probed = limiter.rate_per_second
+    assert probed is not None
+    assert probed > 10.0 * 1.05
+    for n in range(29 * 11):  # the server took 11 a second meanwhile
+        limiter.on_success(episode + 0.5 + n / 11)
+    limiter.on_throttle(fake_time.now - 0.05, 1.0)
+    assert limiter.rate_per_second == pytest.approx(11 * 29 / 30, rel=0.01)
+
+
+async def test_a_retry_after_holds_back_requests_already_waiting_their_turn(
+    fake_time: FakeTime,
+) -> None:
+    limiter, episode = _paced_after_first_throttle(fake_time)
+    waits = 0
+
+    async def sleep(seconds: float) -> None:
+        nonlocal waits
+        waits += 1
+        if waits == 2:  # the second request waits for its turn: now the server says 5 s
+            limiter.on_throttle(fake_time.now, 5.0)
+        await fake_time.sleep(seconds)
+
+    limiter._sleep = sleep
+    async with limiter.slot() as first:
+        pass
+    async with limiter.slot() as second:
+        pass
+    assert first == pytest.approx(episode + 1.0)
+    assert second >= first + 5.0
+
+
+async def test_a_retry_after_without_enough_successes_sets_no_rate(fake_time: FakeTime) -> None:
+    limiter = AdaptiveLimiter(max_concurrency=8, clock=fake_time.clock, sleep=fake_time.sleep)
+    limiter.on_success(fake_time.now)
+    limiter.on_throttle(fake_time.now, 1.0)
+    assert limiter.rate_per_second is None
+
+
+class VirtualTime:
+    """A clock for many concurrent tasks: time jumps to the next sleeper once all are blocked."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._timers, (self.now + max(seconds, 0.0), self._seq, future))
+        await future
+
+    async def run(self, work: Awaitable[T]) -> T:
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            for _ in range(200):  # every task runs until it blocks (deterministic order)
+                await asyncio.sleep(0)
+            if task.done() or not self._timers:
+                continue
+            when, _, future = heapq.heappop(self._timers)
+            self.now = max(self.now, when)
+            future.set_result(None)
+        return task.result()
+
+
+async def test_against_a_token_bucket_few_requests_are_throttled() -> None:
+    """Acceptance 4 of issue 9 in virtual time: 600/min, P=16, 50 ms latency, 300 reads."""
+    clock = VirtualTime()
+    bucket = RateLimiter(600, clock=clock.clock)  # the sandbox's own limiter: burst of 10
+    log: list[tuple[float, int]] = []
+
+    async def server(request: httpx.Request) -> httpx.Response:
+        await clock.sleep(0.025)
+        wait = bucket.acquire("demo")
+        log.append((clock.now, 429 if wait else 200))
+        await clock.sleep(0.025)
+        if wait:
+            return httpx.Response(429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        return envelope([])
+
+    async with CapillaryClient(
+        settings(parallelism=16, backoff_base=0.5, backoff_cap=30.0),
+        transport=httpx.MockTransport(server),
+        sleep=clock.sleep,
+        clock=clock.clock,
+        rng=lambda: 0.5,
+    ) as client:
+        await clock.run(asyncio.gather(*(client.get_communications(1, n) for n in range(300))))
+    throttled = sum(1 for _, status in log if status == 429)
+    accepted = [at for at, status in log if status == 200]
+    assert len(accepted) == 300
+    assert throttled <= 0.05 * len(log)
+    assert len(accepted) / (accepted[-1] - accepted[0]) >= 0.85 * 10
