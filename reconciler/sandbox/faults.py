@@ -64,6 +64,8 @@ class FaultConfig:
     ambiguous_rate: float = 0.0
     seed: int | None = None
     read_lag_ms: int = 0
+    # Seconds in the Retry-After of injected throttles (1, as the issue says; tests may use 0).
+    throttle_retry_after: int = 1
     html_rate: float = 0.0
     truncate_rate: float = 0.0
     fail_kind: Literal["mixed", "500", "503"] = "mixed"

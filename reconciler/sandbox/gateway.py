@@ -153,7 +153,7 @@ class Gateway:
         """The answer before post-processing faults, and the fault that actually happened."""
         if fault is not None and not fault.processed:
             await _drain(receive)
-            return _fault_reply(fault), fault
+            return _fault_reply(fault, self.faults.throttle_retry_after), fault
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             state["principal"] = principal = self._authenticate(scope["path"], headers, is_write)
@@ -206,7 +206,7 @@ class Gateway:
         return reply
 
 
-def _fault_reply(fault: Fault) -> Reply:
+def _fault_reply(fault: Fault, retry_after: int = 1) -> Reply:
     """The answer of a fault that stops the request before the application sees it."""
     if fault in (Fault.UNAUTHORIZED, Fault.FORBIDDEN):
         status, code = (401, UNAUTHORIZED) if fault is Fault.UNAUTHORIZED else (403, FORBIDDEN)
@@ -215,7 +215,12 @@ def _fault_reply(fault: Fault) -> Reply:
         return Reply(0)  # never sent: the gateway stalls instead
     if fault is Fault.THROTTLE:
         return failure_reply(
-            ApiFailure(429, TOO_MANY_REQUESTS, "too many requests", headers={"Retry-After": "1"})
+            ApiFailure(
+                429,
+                TOO_MANY_REQUESTS,
+                "too many requests",
+                headers={"Retry-After": str(retry_after)},
+            )
         )
     if fault is Fault.FAIL_500:
         return failure_reply(ApiFailure(500, INTERNAL_ERROR, "internal server error"))
