@@ -152,6 +152,12 @@ FormatOption = Annotated[
     str, typer.Option("--format", help="text | json | markdown", metavar="FORMAT")
 ]
 PathsArgument = Annotated[list[str] | None, typer.Argument(help="Manifest files or directories.")]
+SelectOption = Annotated[
+    list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
+]
+TargetGroupOption = Annotated[
+    str | None, typer.Option("--target-group", help="Only this group (id or name).")
+]
 
 
 def _selection(
@@ -234,12 +240,8 @@ def _show_plan(plan: Plan, fmt: str, *, drift: bool) -> None:
 @app.command()
 def plan(
     paths: PathsArgument = None,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
-    ] = None,
-    target_group: Annotated[
-        str | None, typer.Option("--target-group", help="Only this group (id or name).")
-    ] = None,
+    select: SelectOption = None,
+    target_group: TargetGroupOption = None,
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: this job's share.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Save the plan as JSON.")] = None,
     fmt: FormatOption = "text",
@@ -261,12 +263,8 @@ def plan(
 @app.command()
 def drift(
     paths: PathsArgument = None,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
-    ] = None,
-    target_group: Annotated[
-        str | None, typer.Option("--target-group", help="Only this group (id or name).")
-    ] = None,
+    select: SelectOption = None,
+    target_group: TargetGroupOption = None,
     fmt: FormatOption = "text",
 ) -> int:
     """Report changes made outside git, with who made them and when; exit 2 on drift."""
@@ -296,12 +294,8 @@ def apply(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write a JSON record of the run.")
     ] = None,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
-    ] = None,
-    target_group: Annotated[
-        str | None, typer.Option("--target-group", help="Only this group (id or name).")
-    ] = None,
+    select: SelectOption = None,
+    target_group: TargetGroupOption = None,
 ) -> int:
     """Make the live state match the manifests (SPEC §6); exit 3 unsafe, 4 stale plan."""
     import asyncio
