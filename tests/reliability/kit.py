@@ -194,10 +194,6 @@ def assert_no_new_duplicates(
             assert n <= max(1, counts[key]), f"new duplicate in {ref}: {key} x{n}"
 
 
-def lines_of(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
-
-
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0, step: float = 0.01) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
