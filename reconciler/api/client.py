@@ -70,6 +70,7 @@ class _Stream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._socket: socket.socket | None = inner.get_extra_info("socket")
+        self._poller: select.poll | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -96,9 +97,10 @@ class _Stream(httpcore.AsyncNetworkStream):
             return True  # as httpcore: a closed socket counts as readable, so it is dropped
         if not hasattr(select, "poll"):  # Windows
             return bool(select.select([sock], [], [], 0)[0])
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(sock, select.POLLIN)
+        return bool(self._poller.poll(0))
 
 
 class _Backend(httpcore.AsyncNetworkBackend):

@@ -30,7 +30,7 @@ _MIN_SAMPLES = 10
 # Slow start: the client begins with this many requests in flight and adds half a request per
 # success (x1.5 per round trip) until the first throttle or ``parallelism``, so that a rate
 # limiter's first rejections meet a small wave of requests, not ``parallelism`` of them.
-SLOW_START_WINDOW = 2
+SLOW_START_WINDOW = 4
 _SLOW_START_STEP = 0.5
 # Throttles with Retry-After (measured pacing): the first guess is what the server accepted in
 # the last second, which includes any burst it allowed, so the rate then grows fast until the
@@ -51,14 +51,14 @@ class AdaptiveLimiter:
     Concurrency (AIMD): a throttled answer (429/503) halves the allowed in-flight count, at most
     once per second and per congestion episode; every success raises it by ``1/limit`` (about
     one per round of requests) up to ``max_concurrency``. With ``initial_concurrency`` below
-    that, it first grows by one per success (slow start) until the first throttle.
+    that, it first grows by half a request per success (slow start) until the first throttle.
 
     Rate, when the throttle carries ``Retry-After`` (a rate limiter speaking): every new request
     pauses until it ends, and requests are then paced, never sent in bursts, at the rate the
-    server was measured to accept: first what it accepted in the last second, growing fast;
-    from the second episode on, the successes between two episodes over the time between them,
-    exact for a token bucket that is empty at both ends; then growing by 0.5 % a second. Pacing
-    lasts for the rest of the run: letting go would only find the limit again with 429s.
+    server was measured to accept (see ``_measure``): first what it accepted in the last second,
+    growing fast; from the next episode on, the successes between two episodes over the time
+    between them, then growing by 0.5 % a second. Pacing lasts for the rest of the run: letting
+    go would only find the limit again with 429s.
 
     Rate, when throttled without ``Retry-After`` (an overloaded server): halved from the rate
     actually achieved, raised by a twentieth of the cut rate per success, and unpaced again
@@ -192,11 +192,12 @@ class AdaptiveLimiter:
         self._ok_starts.clear()
         estimate = accepted / window
         current = self._measured_rate(now) if self._measured else None
+        if current is None and accepted < _MIN_GUESS:
+            return  # too little to go on yet: the pause and the concurrency cut must do
         if first:
-            if accepted >= _MIN_GUESS:  # else too little to go on: pause and concurrency cut
-                self._pace_at(estimate, now, _FAST_GROWTH)
+            self._pace_at(estimate, now, _FAST_GROWTH)
         elif not self._exact:  # the first measure: trusted, but at most halving the rate
-            self._pace_at(max(estimate, 0.5 * current if current else 0.0), now, _SLOW_GROWTH)
+            self._pace_at(max(estimate, 0.5 * (current or 0.0)), now, _SLOW_GROWTH)
             self._exact = True
         elif max(current or 0.0, estimate) > self._base * (1 + _PROBE_MARGIN):
             # Sent above the last measure and throttled: measure again, lowering the rate by
