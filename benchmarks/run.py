@@ -6,15 +6,19 @@ Each scenario seeds a fresh sandbox database (``workload.py``), starts
 prints wall time, the lower bound max(ceil(T/P)·L, T/R) (for apply plus the writes' bound),
 their ratio, the requests the sandbox logged, client CPU per target and peak memory of the
 client process, then checks the acceptance figures of issue 9 and exits 1 if one is missed.
+The plan scenario also times ``bare_reads.py`` (a bare httpx loop) on the same server: the
+fastest these reads go on this machine, whatever the client.
 
 Usage: python benchmarks/run.py [--quick] [--only NAME ...] [--markdown FILE]
-Scenarios: startup, plan, apply, naive, ratelimit, scale (default: all, ~5 minutes).
+Scenarios: startup, plan, apply, naive, ratelimit, scale (default: all, about 3 minutes;
+``--quick`` about 1 minute).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -39,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RECONCILER = str(BIN / "reconciler")
 NAIVE = str(Path(__file__).resolve().parent / "naive_sync.py")
+BARE = str(Path(__file__).resolve().parent / "bare_reads.py")
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -61,6 +66,12 @@ class Run:
     exit_code: int
     output: str
     requests: list[RequestRecord] = field(default_factory=list)
+    started_at: float = 0.0  # epoch seconds, comparable with the request log's ``at``
+
+    def reads_span(self) -> float:
+        """Seconds between the first and the last answered read of a target's communications."""
+        reads = [r.at for r in self.requests if r.path.endswith("/communications")]
+        return reads[-1] - reads[0] if len(reads) > 1 else 0.0
 
     def count(self, predicate: Callable[[RequestRecord], bool]) -> int:
         return sum(1 for r in self.requests if predicate(r))
@@ -93,6 +104,7 @@ def measure(command: list[str], cwd: Path, store: Store | None = None) -> Run:
         store.clear_request_log()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile() as out:
+        started_at = time.time()
         started = time.perf_counter()
         process = subprocess.Popen(
             command, cwd=cwd, env=child_env(), stdout=out, stderr=subprocess.STDOUT
@@ -105,7 +117,7 @@ def measure(command: list[str], cwd: Path, store: Store | None = None) -> Run:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     requests = store.request_log() if store is not None else []
-    return Run(wall, cpu, usage.ru_maxrss / 1024, process.returncode, output, requests)
+    return Run(wall, cpu, usage.ru_maxrss / 1024, process.returncode, output, requests, started_at)
 
 
 @contextlib.contextmanager
@@ -177,6 +189,7 @@ class Report:
     startup: float = 0.0  # median wall of `reconciler --version`
     checks: list[Check] = field(default_factory=list)
     rows: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def check(self, figure: str, measured: str, target: str, ok: bool) -> None:
         self.checks.append(Check(figure, measured, target, ok))
@@ -185,6 +198,7 @@ class Report:
     def row(self, name: str, workload: Workload | None, run: Run, lower: float | None) -> None:
         targets = workload.targets if workload else 0
         ratio = f"{run.wall / lower:.2f}" if lower else "-"
+        shown = f"{lower:.2f}" if lower else "-"
         cpu = f"{run.cpu * 1000 / targets:.2f}" if targets else "-"
         requests = (
             f"{len(run.requests)} ({run.reads} GET, {run.writes} POST, {run.throttled} × 429)"
@@ -192,12 +206,12 @@ class Report:
             else "-"
         )
         line = (
-            f"| {name} | {run.wall:.2f} | {lower or 0:.2f} | {ratio} | {requests} "
+            f"| {name} | {run.wall:.2f} | {shown} | {ratio} | {requests} "
             f"| {cpu} | {run.peak_mb:.0f} |"
         )
         self.rows.append(line)
         print(
-            f"{name}: wall {run.wall:.2f} s, lower bound {lower or 0:.2f} s, ratio {ratio}, "
+            f"{name}: wall {run.wall:.2f} s, lower bound {shown} s, ratio {ratio}, "
             f"requests {requests}, CPU {cpu} ms/target, peak {run.peak_mb:.0f} MB, "
             f"exit {run.exit_code}"
         )
@@ -249,11 +263,29 @@ def plan_scenario(report: Report, work: Path, sizes: Sizes) -> None:
     targets = sizes.plan_targets
     print(f"== plan: T={targets}, L={LATENCY_MS} ms, P={PARALLELISM}")
     workload = make_workload(work / "plan", targets, parallelism=PARALLELISM)
+    bare_command = [sys.executable, BARE, str(workload.root), "--parallelism", str(PARALLELISM)]
     with sandbox(workload, LATENCY_MS) as store:
         run = measure(reconciler("plan"), workload.root, store)
+        bare = measure(bare_command, REPO, store)
     expect_exit(run)
+    expect_exit(bare)
     lower = bound(targets, PARALLELISM, LATENCY_MS / 1000, None)
     report.row(f"plan T={targets} L={LATENCY_MS}ms P={PARALLELISM}", workload, run, lower)
+    floor = dataclasses.replace(bare, wall=bare.reads_span())
+    report.row(
+        f"bare httpx loop, same server, reads only (the floor) T={targets}", None, floor, lower
+    )
+    resolved = run.requests[workload.groups + 1].at - run.started_at
+    reads = run.reads_span()
+    note = (
+        f"plan T={targets}, where the time goes: first answer at "
+        f"+{run.requests[0].at - run.started_at:.2f} s (interpreter, imports, {targets} "
+        f"manifests, one round trip), resolution answered at +{resolved:.2f} s, reads "
+        f"{reads:.2f} s from first to last answer (bare httpx on the same server: "
+        f"{bare.reads_span():.2f} s), exit at +{run.wall:.2f} s"
+    )
+    report.notes.append(note)
+    print(f"  {note}")
     limit = 1.3 * lower + report.startup
     report.check(
         "1 plan wall",
@@ -278,6 +310,16 @@ def apply_scenario(report: Report, work: Path, sizes: Sizes) -> None:
     report.row(
         f"apply T={targets} C={changed} L={LATENCY_MS}ms P={PARALLELISM}", workload, run, lower
     )
+    writes = [r.at for r in run.requests if r.is_write]
+    note = (
+        f"apply T={targets} C={changed}, where the time goes: reads {run.reads_span():.2f} s "
+        f"from first to last answer, last read to last write {writes[-1] - run.requests[-1 - len(writes)].at:.2f} s, "
+        f"exit at +{run.wall:.2f} s"
+        if writes
+        else f"apply T={targets}: no writes"
+    )
+    report.notes.append(note)
+    print(f"  {note}")
     limit = 1.3 * lower + report.startup
     report.check(
         "2 apply wall",
@@ -398,6 +440,8 @@ def markdown(report: Report, command: str) -> str:
             f"| {c.figure} | {c.measured} | {c.target} | {'yes' if c.ok else '**no**'} |"
             for c in report.checks
         ),
+        "",
+        *(f"- {note}" for note in report.notes),
     ]
     return "\n".join(lines) + "\n"
 

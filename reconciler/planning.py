@@ -45,11 +45,11 @@ class Selection:
 
 @dataclass
 class Planned:
-    """A plan with what produced it: the desired state (for re-planning) and the live reads."""
+    """A plan with what produced it, for re-planning: the desired state and the live reads of
+    the targets that change or could not be read (the others' are not kept, to bound memory)."""
 
     plan: Plan
     desired: list[DesiredTarget]
-    # The reads of targets that change or could not be read; unchanged targets' are not kept.
     live: dict[tuple[int, int], LiveRead] = field(default_factory=dict)
     channels: dict[int, str] = field(default_factory=dict)
 
@@ -129,19 +129,22 @@ async def make_run_plan(
     by_ref = {d.ref: d for d in desired}
     if len(by_ref) != len(desired):
         make_plan(desired, {}, settings.environment, now)  # raises PlanError naming both
+    refs = list(by_ref)
+    del desired
     planned: dict[tuple[int, int], TargetPlan] = {}
-    kept: dict[tuple[int, int], LiveRead] = {}
+    kept: dict[tuple[int, int], tuple[DesiredTarget, LiveRead]] = {}
 
     def plan_read(ref: tuple[int, int], read: LiveRead) -> None:
         # Each target is planned as its read arrives, while other reads are on the wire, and
-        # the read is dropped unless the target changes: CPU overlaps the network and memory
-        # stays flat in the number of targets (issue 9).
-        plan = make_plan([by_ref[ref]], {ref: read}, settings.environment, now, channels=channels)
+        # its desired state and read are let go unless it changes: CPU overlaps the network
+        # and memory does not grow with the targets that need nothing (issue 9).
+        wanted = by_ref.pop(ref)
+        plan = make_plan([wanted], {ref: read}, settings.environment, now, channels=channels)
         planned[ref] = target = plan.targets[0]
         if isinstance(read, ReadFailure) or target.has_changes:
-            kept[ref] = read
+            kept[ref] = (wanted, read)
 
-    await read_live(client, list(by_ref), parallelism, on_read=plan_read)
+    await read_live(client, refs, parallelism, on_read=plan_read)
     shell = make_plan([], {}, settings.environment, now, channels=channels)
     plan = Plan(
         environment=shell.environment,
@@ -150,4 +153,5 @@ async def make_run_plan(
         warnings=shell.warnings,
         channels=shell.channels,
     )
-    return Planned(plan, desired, kept, channels)
+    order = sorted(kept)
+    return Planned(plan, [kept[r][0] for r in order], {r: kept[r][1] for r in order}, channels)
