@@ -101,12 +101,7 @@ def plan_target(
         if desired.prune:
             changes.extend(_deactivate(c, REASON_PRUNE) for c in active)
     return TargetPlan(
-        targetGroupId=desired.targetGroupId,
-        targetId=desired.targetId,
-        targetGroupName=desired.targetGroupName,
-        targetName=desired.targetName,
-        manifest=desired.source.path,
-        name=desired.name,
+        **_identity(desired),
         fingerprint=fingerprint(live),
         activeLive=sum(1 for c in live if c.active),
         warnings=tuple(warnings),
@@ -114,15 +109,22 @@ def plan_target(
     )
 
 
+def _identity(desired: DesiredTarget) -> dict[str, str | int]:
+    """The fields that name a target in a plan, the same for readable and unreadable ones."""
+    return {
+        "targetGroupId": desired.targetGroupId,
+        "targetId": desired.targetId,
+        "targetGroupName": desired.targetGroupName,
+        "targetName": desired.targetName,
+        "manifest": desired.source.path,
+        "name": desired.name,
+    }
+
+
 def unreadable_target(desired: DesiredTarget, message: str) -> TargetPlan:
     """A target whose live state could not be read: no changes at all (SPEC §4)."""
     return TargetPlan(
-        targetGroupId=desired.targetGroupId,
-        targetId=desired.targetId,
-        targetGroupName=desired.targetGroupName,
-        targetName=desired.targetName,
-        manifest=desired.source.path,
-        name=desired.name,
+        **_identity(desired),
         readable=False,
         error=message,
     )

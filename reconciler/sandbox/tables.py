@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler.sandbox.envelope import iso_timestamp
 from reconciler.sandbox.models import (
@@ -140,19 +141,23 @@ def communication_json(row: sqlite3.Row) -> CommunicationJSON:
     }
 
 
+def _created_attribution(actor: ActorJSON, created: str) -> Any:
+    """Attribution of an object nobody has edited since it was created (groups, targets)."""
+    return {
+        "createdOn": created,
+        "createdOnISO": iso_timestamp(created),
+        "lastUpdatedOn": created,
+        "lastUpdatedOnISO": iso_timestamp(created),
+        "createdBy": actor,
+        "lastUpdatedBy": actor,
+    }
+
+
 def group_json(row: sqlite3.Row) -> TargetGroupJSON:
     actor: ActorJSON = json.loads(row["createdBy"])
-    created: str = row["createdOn"]
     return {
         "id": row["id"],
-        "attribution": {
-            "createdOn": created,
-            "createdOnISO": iso_timestamp(created),
-            "lastUpdatedOn": created,
-            "lastUpdatedOnISO": iso_timestamp(created),
-            "createdBy": actor,
-            "lastUpdatedBy": actor,
-        },
+        "attribution": _created_attribution(actor, row["createdOn"]),
         "name": row["name"],
         "description": row["description"],
         "fromDate": row["fromDate"],
@@ -170,17 +175,9 @@ def group_json(row: sqlite3.Row) -> TargetGroupJSON:
 
 def target_json(row: sqlite3.Row) -> TargetJSON:
     actor: ActorJSON = json.loads(row["createdBy"])
-    created: str = row["createdOn"]
     return {
         "id": row["id"],
-        "attribution": {
-            "createdOn": created,
-            "createdOnISO": iso_timestamp(created),
-            "lastUpdatedOn": created,
-            "lastUpdatedOnISO": iso_timestamp(created),
-            "createdBy": actor,
-            "lastUpdatedBy": actor,
-        },
+        "attribution": _created_attribution(actor, row["createdOn"]),
         "name": row["name"],
         "targetGroupId": row["targetGroupId"],
         "description": row["description"],
