@@ -21,7 +21,7 @@ from reconciler.manifests.schema import API_VERSION, KIND
 from reconciler.manifests.yamlstrict import _YAML11_AMBIGUOUS as _AMBIGUOUS
 from reconciler.manifests.yamlstrict import read_documents, resolve_plain
 from reconciler.planning import Reader
-from reconciler.resolve import Named, _pick
+from reconciler.resolve import Index, Named, _pick
 
 TYPE_ORDER = {"START": 0, "FINISH": 1, "CHANGE": 2, "REMINDER": 3}
 LONG_LINE = 80
@@ -172,7 +172,7 @@ async def build_export(
     if all_groups:
         selected = sorted(all_listed, key=lambda g: g.id)
     for ref in groups:
-        found, reason = _pick(ref, named, "target group")
+        found, reason = _pick(ref, Index(named), "target group")
         if found is None:
             problems.append(str(reason))
         else:

@@ -7,7 +7,7 @@ read (SPEC §4 ownership); a failed read plans nothing for that target.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -16,10 +16,10 @@ from reconciler.api.wire import Channel, Communication, Target, TargetGroup
 from reconciler.config import Settings
 from reconciler.desired import DesiredTarget
 from reconciler.errors import ApiError, AuthError, PermissionDenied, ValidationFailed
-from reconciler.manifests import LoadedDocument, load_manifests
+from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.plan import Plan, TargetPlan
 from reconciler.planner import LiveRead, ReadFailure, make_plan
-from reconciler.resolve import resolve
+from reconciler.resolve import Resolver
 from reconciler.selection import parse_selectors, selected, shard_of
 
 
@@ -54,66 +54,15 @@ class Planned:
     channels: dict[int, str] = field(default_factory=dict)
 
 
-def load_desired_documents(settings: Settings, selection: Selection) -> list[LoadedDocument]:
-    result = load_manifests(
-        list(selection.paths or settings.manifests),
-        variables=settings.env.vars,
-        root=settings.root,
-    )
-    if result.diagnostics:
-        raise ValidationFailed(result.diagnostics)
-    selectors = parse_selectors(selection.selectors)
-    return [
-        doc
-        for doc in result.documents
-        if selected(doc.model.metadata.name, dict(doc.model.metadata.labels), selectors)
-    ]
-
-
-async def desired_state(
-    settings: Settings, selection: Selection, client: Reader, parallelism: int
-) -> tuple[list[DesiredTarget], dict[int, str]]:
-    """Validated, selected and resolved desired targets, in a stable order."""
-    documents = load_desired_documents(settings, selection)
-    desired, channels = await resolve(
-        documents, client, parallelism=parallelism, group_filter=selection.target_group
-    )
-    if selection.shard is not None:
-        k, n = selection.shard
-        desired = [d for d in desired if shard_of(d.targetGroupId, d.targetId, n) == k]
-    return sorted(desired, key=lambda d: d.ref), channels
-
-
-async def read_live(
-    client: Reader,
-    refs: Sequence[tuple[int, int]],
-    parallelism: int,
-    on_read: Callable[[tuple[int, int], LiveRead], None] | None = None,
-) -> dict[tuple[int, int], LiveRead]:
-    """One GET per target, concurrently; a failure becomes a ReadFailure for that target only.
-
-    With ``on_read``, each read is handed over as it arrives and not kept (the result is empty),
-    so a large run holds only the reads in flight. Authentication and permission failures stop
-    the run: every other read would fail the same way.
-    """
-    gate = asyncio.Semaphore(parallelism)
-    results: dict[tuple[int, int], LiveRead] = {}
-
-    async def one(ref: tuple[int, int]) -> None:
-        async with gate:
-            try:
-                read: LiveRead = await client.get_communications(*ref)
-            except (AuthError, PermissionDenied):
-                raise
-            except ApiError as exc:
-                read = ReadFailure(exc.message)
-        if on_read is None:
-            results[ref] = read
-        else:
-            on_read(ref, read)
-
-    await asyncio.gather(*(one(ref) for ref in refs))
-    return {ref: results[ref] for ref in refs} if on_read is None else results
+async def _read(client: Reader, ref: tuple[int, int]) -> LiveRead:
+    """One target's live state; a failure is that target's alone, except authentication and
+    permission failures, which stop the run (every other read would fail the same way)."""
+    try:
+        return await client.get_communications(*ref)
+    except (AuthError, PermissionDenied):
+        raise
+    except ApiError as exc:
+        return ReadFailure(exc.message)
 
 
 async def make_run_plan(
@@ -124,27 +73,81 @@ async def make_run_plan(
     parallelism: int,
     now: datetime | None = None,
 ) -> Planned:
-    desired, channels = await desired_state(settings, selection, client, parallelism)
+    """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
+
+    Nothing is sent until every manifest is valid. Then each file's targets are read as soon as
+    their names are resolved, and each target is planned as its read arrives; its desired state
+    and read are let go unless it changes. Nothing here writes.
+    """
     now = now or datetime.now(UTC)
-    by_ref = {d.ref: d for d in desired}
-    if len(by_ref) != len(desired):
-        make_plan(desired, {}, settings.environment, now)  # raises PlanError naming both
-    refs = list(by_ref)
-    del desired
+    loader = ManifestLoader(
+        list(selection.paths or settings.manifests),
+        variables=settings.env.vars,
+        root=settings.root,
+    )
+    selectors = parse_selectors(selection.selectors)
+    resolver = Resolver(client, group_filter=selection.target_group)
+    queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
+    queued: set[tuple[int, int]] = set()
     planned: dict[tuple[int, int], TargetPlan] = {}
     kept: dict[tuple[int, int], tuple[DesiredTarget, LiveRead]] = {}
 
-    def plan_read(ref: tuple[int, int], read: LiveRead) -> None:
-        # Each target is planned as its read arrives, while other reads are on the wire, and
-        # its desired state and read are let go unless it changes: CPU overlaps the network
-        # and memory does not grow with the targets that need nothing (issue 9).
-        wanted = by_ref.pop(ref)
-        plan = make_plan([wanted], {ref: read}, settings.environment, now, channels=channels)
-        planned[ref] = target = plan.targets[0]
-        if isinstance(read, ReadFailure) or target.has_changes:
-            kept[ref] = (wanted, read)
+    async def resolve_batch(documents: list[LoadedDocument]) -> None:
+        for wanted in await resolver.resolve(documents):
+            ref = wanted.ref
+            if selection.shard is not None:
+                k, n = selection.shard
+                if shard_of(*ref, n) != k:
+                    continue
+            if ref not in queued:  # a second declaration is reported by resolver.check()
+                queued.add(ref)
+                queue.put_nowait(wanted)
 
-    await read_live(client, refs, parallelism, on_read=plan_read)
+    async def worker() -> None:
+        while (wanted := await queue.get()) is not None:
+            read = await _read(client, wanted.ref)
+            plan = make_plan(
+                [wanted],
+                {wanted.ref: read},
+                settings.environment,
+                now,
+                channels=resolver.channel_names,
+            )
+            planned[wanted.ref] = target = plan.targets[0]
+            if isinstance(read, ReadFailure) or target.has_changes:
+                kept[wanted.ref] = (wanted, read)
+
+    # Every manifest is validated before the first request (issue 10: bad input sends nothing).
+    files: list[list[LoadedDocument]] = []
+    for loaded in loader:
+        files.append(
+            [
+                doc
+                for doc in loaded
+                if selected(doc.model.metadata.name, dict(doc.model.metadata.labels), selectors)
+            ]
+        )
+    problems = loader.finish()
+    if problems:
+        raise ValidationFailed(problems)
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, parallelism))]
+    batches: list[asyncio.Future[None]] = []
+    try:
+        resolver.start()
+        # One batch per file: a file's targets are read as soon as its groups' target lists
+        # arrive, while other groups' lists are still on the wire.
+        batches = [asyncio.ensure_future(resolve_batch(documents)) for documents in files]
+        del files
+        await asyncio.gather(*batches)
+        resolver.check()
+        for _ in workers:
+            queue.put_nowait(None)
+        await asyncio.gather(*workers)
+    finally:
+        await _cancel([*batches, *workers])
+        await resolver.close()
+
+    channels = dict(resolver.channel_names)
     shell = make_plan([], {}, settings.environment, now, channels=channels)
     plan = Plan(
         environment=shell.environment,
@@ -155,3 +158,11 @@ async def make_run_plan(
     )
     order = sorted(kept)
     return Planned(plan, [kept[r][0] for r in order], {r: kept[r][1] for r in order}, channels)
+
+
+async def _cancel(tasks: Sequence[asyncio.Future[None]]) -> None:
+    """Cancel what is still running and collect every outcome, so none is reported later as
+    "never retrieved"."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from reconciler.api.wire import Channel, Target, TargetGroup
 from reconciler.desired import DesiredCommunication, DesiredTarget
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ValidationFailed
 from reconciler.manifests.load import LoadedDocument
+
+T = TypeVar("T")
 
 
 class Directory(Protocol):
@@ -29,23 +31,52 @@ class Directory(Protocol):
     async def list_channels(self) -> list[Channel]: ...
 
 
+async def all_or_nothing(*awaitables: Awaitable[T]) -> list[T]:
+    """Every result, in order; on the first failure the others are cancelled (so that no
+    request is sent after the run has failed) and that failure is raised."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    if not tasks:
+        return []
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        pending = [task for task in tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]
+
+
 @dataclass(frozen=True)
 class Named:
     id: int
     name: str
 
 
+class Index:
+    """Objects of one kind, found by id or exact name in constant time."""
+
+    def __init__(self, objects: Iterable[Named]) -> None:
+        self.objects = list(objects)
+        self.by_id: dict[int, Named] = {}
+        self.by_name: dict[str, list[Named]] = {}
+        for obj in self.objects:
+            self.by_id.setdefault(obj.id, obj)
+            self.by_name.setdefault(obj.name, []).append(obj)
+
+
 def _pick(
-    ref: int | str, objects: Sequence[Named], what: str, scope: str = ""
+    ref: int | str, index: Index, what: str, scope: str = ""
 ) -> tuple[Named | None, str | None]:
-    """Find ``ref`` (an id or an exact name) among ``objects``; a reason when it fails."""
+    """Find ``ref`` (an id or an exact name) in ``index``; a reason when it fails."""
     where = f" in {scope}" if scope else ""
     if isinstance(ref, int):
-        for obj in objects:
-            if obj.id == ref:
-                return obj, None
-        return None, f"{what} {ref} does not exist{where}"
-    matches = [obj for obj in objects if obj.name == ref]
+        found = index.by_id.get(ref)
+        return (found, None) if found else (None, f"{what} {ref} does not exist{where}")
+    matches = index.by_name.get(ref, [])
     if len(matches) == 1:
         return matches[0], None
     if matches:
@@ -55,19 +86,165 @@ def _pick(
             f"{what} name {ref!r} matches {len(matches)} objects{where} (ids {ids}); use the id",
         )
     message = f"{what} {ref!r} does not exist{where}"
-    close = difflib.get_close_matches(ref, [o.name for o in objects], n=1, cutoff=0.6)
+    names = [o.name for o in index.objects]
+    close = difflib.get_close_matches(ref, names, n=1, cutoff=0.6)
     if not close:
-        close = [o.name for o in objects if o.name.lower() == ref.lower()]
+        close = [name for name in names if name.lower() == ref.lower()]
     if close:
         message += f"; did you mean {close[0]!r}?"
     return None, message
+
+
+@dataclass(frozen=True, slots=True)
+class _Declaration:
+    """Which document declared a resolved target, and where (for duplicate reports)."""
+
+    order: int  # load order: the first declaration is kept, the others are reported
+    name: str
+    path: str
+    line: int
+    column: int
+
+
+class Resolver:
+    """Resolves documents as they are loaded, a batch (one file) at a time.
+
+    The group and channel lists are read once, on the first batch; each group's target list
+    once, when a batch first names the group. Batches may resolve concurrently and in any
+    order: every problem is kept and ``check`` reports them all, sorted, at the end.
+    """
+
+    def __init__(self, directory: Directory, *, group_filter: int | str | None = None) -> None:
+        self._directory = directory
+        self._group_filter = group_filter
+        self._lists: asyncio.Task[tuple[Index, Index]] | None = None
+        self._targets: dict[int, asyncio.Task[Index]] = {}
+        self._declared: dict[tuple[int, int], list[_Declaration]] = {}
+        self._filter_problem: Diagnostic | None = None
+        self._order = 0
+        self.problems: list[Diagnostic] = []
+        self.channel_names: dict[int, str] = {}
+
+    def start(self) -> None:
+        """Ask for the group and channel lists now (called before the manifests are loaded)."""
+        if self._lists is None:
+            self._lists = asyncio.ensure_future(self._read_lists())
+
+    async def close(self) -> None:
+        """Stop the reads still running (a failed run) and collect their outcomes."""
+        tasks = [task for task in (self._lists, *self._targets.values()) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read_lists(self) -> tuple[Index, Index]:
+        groups_read = asyncio.ensure_future(self._directory.list_target_groups())
+        channels_read = asyncio.ensure_future(self._directory.list_channels())
+        await all_or_nothing(groups_read, channels_read)
+        groups_raw, channels_raw = groups_read.result(), channels_read.result()
+        self.channel_names = {c.id: c.name for c in channels_raw}
+        return Index(Named(g.id, g.name) for g in groups_raw), Index(
+            Named(c.id, c.name) for c in channels_raw
+        )
+
+    async def _read_targets(self, group_id: int) -> Index:
+        return Index(Named(t.id, t.name) for t in await self._directory.list_targets(group_id))
+
+    def _targets_of(self, group_id: int) -> asyncio.Task[Index]:
+        task = self._targets.get(group_id)
+        if task is None:
+            task = self._targets[group_id] = asyncio.ensure_future(self._read_targets(group_id))
+        return task
+
+    async def resolve(self, documents: Sequence[LoadedDocument]) -> list[DesiredTarget]:
+        """The desired targets of ``documents`` that resolve; the others' problems are kept."""
+        orders = range(self._order, self._order + len(documents))
+        self._order += len(documents)
+        self.start()
+        assert self._lists is not None
+        groups, channels = await self._lists
+        wanted_id = self._wanted_group(groups)
+        if self._filter_problem is not None:
+            return []
+        grouped: list[tuple[int, LoadedDocument, Named]] = []
+        for order, doc in zip(orders, documents, strict=True):
+            group, reason = _pick(doc.model.target.targetGroup, groups, "target group")
+            if group is None:
+                self.problems.append(doc.diagnostic(("target", "targetGroup"), str(reason)))
+            elif wanted_id is None or group.id == wanted_id:
+                grouped.append((order, doc, group))
+        needed = sorted({group.id for _, _, group in grouped})
+        lists = await all_or_nothing(*(self._targets_of(g) for g in needed))
+        targets_by_group = dict(zip(needed, lists, strict=True))
+        desired: list[DesiredTarget] = []
+        for order, doc, group in grouped:
+            target, reason = _pick(
+                doc.model.target.target,
+                targets_by_group[group.id],
+                "target",
+                f"target group {group.id} ({group.name})",
+            )
+            if target is None:
+                self.problems.append(doc.diagnostic(("target", "target"), str(reason)))
+                continue
+            self._declare((group.id, target.id), order, doc)
+            communications = _communications(doc, channels, self.problems)
+            if communications is None:
+                continue
+            desired.append(
+                DesiredTarget(
+                    name=doc.model.metadata.name,
+                    targetGroupId=group.id,
+                    targetId=target.id,
+                    prune=doc.model.prune,
+                    communications=communications,
+                    source=doc.source(("target",)),
+                    targetGroupName=group.name,
+                    targetName=target.name,
+                    labels=tuple(sorted(doc.model.metadata.labels.items())),
+                )
+            )
+        return desired
+
+    def _wanted_group(self, groups: Index) -> int | None:
+        if self._group_filter is None:
+            return None
+        wanted, reason = _pick(self._group_filter, groups, "target group")
+        if wanted is None:
+            self._filter_problem = Diagnostic("--target-group", 0, 0, str(reason))
+            return None
+        return wanted.id
+
+    def _declare(self, ref: tuple[int, int], order: int, doc: LoadedDocument) -> None:
+        line, column = doc.position(("target",))
+        declaration = _Declaration(order, doc.model.metadata.name, doc.path, line, column)
+        self._declared.setdefault(ref, []).append(declaration)
+
+    def check(self) -> None:
+        """Raise ValidationFailed listing every problem of every batch resolved so far."""
+        if self._filter_problem is not None:
+            raise ValidationFailed([self._filter_problem])
+        problems = list(self.problems)
+        for (group_id, target_id), declarations in self._declared.items():
+            first, *others = sorted(declarations, key=lambda d: d.order)
+            problems.extend(
+                Diagnostic(
+                    other.path,
+                    other.line,
+                    other.column,
+                    f"target {target_id} of group {group_id} is already declared by "
+                    f"'{first.name}' at {first.path}:{first.line}:{first.column}",
+                )
+                for other in others
+            )
+        if problems:
+            raise ValidationFailed(sorted(problems))
 
 
 async def resolve(
     documents: Sequence[LoadedDocument],
     directory: Directory,
     *,
-    parallelism: int = 8,
     group_filter: int | str | None = None,
 ) -> tuple[list[DesiredTarget], dict[int, str]]:
     """Resolve every reference of ``documents``; raise ValidationFailed listing all failures.
@@ -75,95 +252,14 @@ async def resolve(
     ``group_filter`` (``--target-group``) keeps only documents of that group, by id or name.
     Returns the desired targets and the channel names by id (for messages and renderings).
     """
-    groups_raw, channels_raw = await asyncio.gather(
-        directory.list_target_groups(), directory.list_channels()
-    )
-    groups = [Named(g.id, g.name) for g in groups_raw]
-    channels = [Named(c.id, c.name) for c in channels_raw]
-    problems: list[Diagnostic] = []
-    wanted_id: int | None = None
-    if group_filter is not None:
-        wanted, reason = _pick(group_filter, groups, "target group")
-        if wanted is None:
-            raise ValidationFailed([Diagnostic("--target-group", 0, 0, str(reason))])
-        wanted_id = wanted.id
-    group_of: dict[int, Named] = {}
-    for index, doc in enumerate(documents):
-        group, reason = _pick(doc.model.target.targetGroup, groups, "target group")
-        if group is None:
-            problems.append(doc.diagnostic(("target", "targetGroup"), str(reason)))
-        else:
-            group_of[index] = group
-    if wanted_id is not None:
-        keep = {i for i, g in group_of.items() if g.id == wanted_id}
-        documents = [d for i, d in enumerate(documents) if i in keep]
-        group_of = {new: group_of[old] for new, old in enumerate(sorted(keep))}
-    needed = sorted({g.id for g in group_of.values()})
-    targets_by_group = dict(
-        zip(needed, await _targets(directory, needed, parallelism), strict=True)
-    )
-    desired: list[DesiredTarget] = []
-    seen_targets: dict[tuple[int, int], LoadedDocument] = {}
-    for index, doc in enumerate(documents):
-        group = group_of.get(index)
-        if group is None:
-            continue
-        target, reason = _pick(
-            doc.model.target.target,
-            [Named(t.id, t.name) for t in targets_by_group[group.id]],
-            "target",
-            f"target group {group.id} ({group.name})",
-        )
-        if target is None:
-            problems.append(doc.diagnostic(("target", "target"), str(reason)))
-            continue
-        ref = (group.id, target.id)
-        if ref in seen_targets:
-            first = seen_targets[ref]
-            problems.append(
-                doc.diagnostic(
-                    ("target",),
-                    f"target {target.id} of group {group.id} is already declared by "
-                    f"'{first.model.metadata.name}' at {first.where(('target',))}",
-                )
-            )
-            continue
-        seen_targets[ref] = doc
-        communications = _communications(doc, channels, problems)
-        if communications is None:
-            continue
-        desired.append(
-            DesiredTarget(
-                name=doc.model.metadata.name,
-                targetGroupId=group.id,
-                targetId=target.id,
-                prune=doc.model.prune,
-                communications=communications,
-                source=doc.source(("target",)),
-                targetGroupName=group.name,
-                targetName=target.name,
-                labels=tuple(sorted(doc.model.metadata.labels.items())),
-            )
-        )
-    if problems:
-        raise ValidationFailed(sorted(problems))
-    return desired, {c.id: c.name for c in channels}
-
-
-async def _targets(
-    directory: Directory, group_ids: list[int], parallelism: int
-) -> list[list[Target]]:
-    gate = asyncio.Semaphore(parallelism)
-
-    async def one(group_id: int) -> list[Target]:
-        async with gate:
-            return await directory.list_targets(group_id)
-
-    return list(await asyncio.gather(*(one(g) for g in group_ids)))
+    resolver = Resolver(directory, group_filter=group_filter)
+    desired = await resolver.resolve(documents)
+    resolver.check()
+    return desired, resolver.channel_names
 
 
 def _communications(
-    doc: LoadedDocument, channels: Sequence[Named], problems: list[Diagnostic]
+    doc: LoadedDocument, channels: Index, problems: list[Diagnostic]
 ) -> tuple[DesiredCommunication, ...] | None:
     out: list[DesiredCommunication] = []
     keys: dict[tuple[str, int], int] = {}

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from reconciler.manifests.load import LoadedDocument, LoadResult, load_manifests
+from reconciler.manifests.load import LoadedDocument, LoadResult, ManifestLoader, load_manifests
 
-__all__ = ["LoadResult", "LoadedDocument", "load_manifests"]
+__all__ = ["LoadResult", "LoadedDocument", "ManifestLoader", "load_manifests"]

@@ -14,33 +14,38 @@ if TYPE_CHECKING:
     from reconciler.manifests.load import LoadedDocument
 
 
-def cross_document(documents: Sequence[LoadedDocument]) -> list[Diagnostic]:
-    """Duplicate ``metadata.name`` and the same target declared by two documents."""
-    problems: list[Diagnostic] = []
-    names: dict[str, LoadedDocument] = {}
-    targets: dict[tuple[int | str, int | str], LoadedDocument] = {}
-    for doc in documents:
-        name = doc.model.metadata.name
-        if name in names:
-            first = names[name]
-            problems.append(
-                doc.diagnostic(
-                    ("metadata", "name"),
-                    f"duplicate metadata.name '{name}' (first declared at {first.where(('metadata', 'name'))})",
+class CrossDocumentChecks:
+    """Duplicate ``metadata.name`` and the same target declared by two documents, checked as
+    documents arrive; only each first declaration's name and position are kept."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}  # metadata.name -> where it was first declared
+        self._targets: dict[tuple[int | str, int | str], tuple[str, str]] = {}
+
+    def add(self, documents: Sequence[LoadedDocument]) -> list[Diagnostic]:
+        problems: list[Diagnostic] = []
+        for doc in documents:
+            name = doc.model.metadata.name
+            first_at = self._names.get(name)
+            if first_at is None:
+                self._names[name] = doc.where(("metadata", "name"))
+            else:
+                problems.append(
+                    doc.diagnostic(
+                        ("metadata", "name"),
+                        f"duplicate metadata.name '{name}' (first declared at {first_at})",
+                    )
                 )
-            )
-        else:
-            names[name] = doc
-        ref = (doc.model.target.targetGroup, doc.model.target.target)
-        if ref in targets:
-            first = targets[ref]
-            problems.append(
-                doc.diagnostic(
-                    ("target",),
-                    f"target {ref[1]!r} of group {ref[0]!r} is already declared by "
-                    f"'{first.model.metadata.name}' at {first.where(('target',))}",
+            ref = (doc.model.target.targetGroup, doc.model.target.target)
+            first = self._targets.get(ref)
+            if first is None:
+                self._targets[ref] = (name, doc.where(("target",)))
+            else:
+                problems.append(
+                    doc.diagnostic(
+                        ("target",),
+                        f"target {ref[1]!r} of group {ref[0]!r} is already declared by "
+                        f"'{first[0]}' at {first[1]}",
+                    )
                 )
-            )
-        else:
-            targets[ref] = doc
-    return problems
+        return problems

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -17,13 +18,14 @@ from pydantic import ValidationError
 from reconciler.desired import Source
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import UsageError
-from reconciler.manifests.checks import cross_document
+from reconciler.manifests.checks import CrossDocumentChecks
 from reconciler.manifests.interpolate import interpolate
 from reconciler.manifests.schema import FIELD_NAMES, TargetCommunications
 from reconciler.manifests.yamlstrict import (
     MAX_FILE_BYTES,
     Document,
     Path_,
+    Pos,
     YamlProblem,
     decode,
     read_documents,
@@ -38,17 +40,74 @@ class Reporter(Protocol):
     def __call__(self, at: Path_, message: str, *, key: bool = False) -> None: ...
 
 
+# The paths later stages point at (resolution and cross-document problems): the document, its
+# name and target reference, and each communication entry with its channel reference.
+_FIXED_PATHS: tuple[Path_, ...] = (
+    (),
+    ("metadata", "name"),
+    ("target",),
+    ("target", "targetGroup"),
+    ("target", "target"),
+)
+_FIXED_SLOTS = {path: slot for slot, path in enumerate(_FIXED_PATHS)}
+_ENTRY_FIELDS = ("channel", "channelId")  # slot 0 of an entry is the entry itself
+
+
+def _slot(path: Path_, entries: int) -> int | None:
+    if path in _FIXED_SLOTS:
+        return _FIXED_SLOTS[path]
+    if len(path) in (2, 3) and path[0] == "communications" and isinstance(path[1], int):
+        index = path[1]
+        if not 0 <= index < entries:
+            return None
+        base = len(_FIXED_PATHS) + index * (1 + len(_ENTRY_FIELDS))
+        if len(path) == 2:
+            return base
+        if path[2] in _ENTRY_FIELDS:
+            return base + 1 + _ENTRY_FIELDS.index(str(path[2]))
+    return None
+
+
+class Positions:
+    """Where the parts of a valid document that later stages point at were written.
+
+    A parsed document's full position maps cost about 25 KB; once it has been validated only
+    these few positions are ever asked for, so they are kept as one array of about 150 bytes
+    (issue 9: 10,000 targets within 300 MB). Other paths fall back to their closest kept parent.
+    """
+
+    __slots__ = ("_at", "_entries")
+
+    def __init__(self, document: Document, entries: int) -> None:
+        self._entries = entries
+        self._at = array("I")
+        for path in _FIXED_PATHS:
+            self._at.extend(document.position(path))
+        for index in range(entries):
+            entry: Path_ = ("communications", index)
+            self._at.extend(document.position(entry))
+            for name in _ENTRY_FIELDS:
+                self._at.extend(document.position((*entry, name)))
+
+    def position(self, path: Path_) -> Pos:
+        slot = _slot(path, self._entries)
+        while slot is None:
+            path = path[:-1]
+            slot = _slot(path, self._entries)
+        return (self._at[2 * slot], self._at[2 * slot + 1])
+
+
 @dataclass
 class LoadedDocument:
-    """A valid manifest document with the positions of everything it declares."""
+    """A valid manifest document with the positions of what later stages report on."""
 
     model: TargetCommunications
     path: str
-    document: Document
+    positions: Positions
     message_templates: tuple[str, ...]  # messageTemplate or the file's content, per entry
 
-    def position(self, at: Path_) -> tuple[int, int]:
-        return self.document.position(at)
+    def position(self, at: Path_) -> Pos:
+        return self.positions.position(at)
 
     def where(self, at: Path_) -> str:
         line, col = self.position(at)
@@ -103,6 +162,47 @@ def find_manifest_files(paths: Iterable[str]) -> tuple[list[Path], list[Diagnost
     return unique, problems
 
 
+class ManifestLoader:
+    """Loads manifest files one at a time, so a planner can start on the first file's targets
+    while the others are read; ``finish`` then gives every problem, sorted (issue 9).
+
+    Cross-document rules run as documents arrive and keep only names and positions, so the
+    loader itself holds no document (a caller that wants them all keeps them).
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        *,
+        variables: Mapping[str, str] | None = None,
+        root: Path | None = None,
+    ) -> None:
+        if not paths:
+            raise UsageError("no manifest paths given")
+        self._variables = variables or {}
+        self._root = (root or Path.cwd()).resolve()
+        self._checks = CrossDocumentChecks()
+        self.files, self.diagnostics = find_manifest_files(paths)
+        self.shown: list[str] = []
+
+    def load(self, file: Path) -> list[LoadedDocument]:
+        """The valid documents of ``file``; its problems join ``diagnostics``."""
+        shown = _display(file)
+        self.shown.append(shown)
+        result = LoadResult(diagnostics=self.diagnostics)
+        _load_file(file, shown, self._variables, self._root, result)
+        self.diagnostics.extend(self._checks.add(result.documents))
+        return result.documents
+
+    def __iter__(self) -> Iterator[list[LoadedDocument]]:
+        for file in self.files:
+            yield self.load(file)
+
+    def finish(self) -> list[Diagnostic]:
+        """Every problem found, once each, in file order and then by position."""
+        return sorted(set(self.diagnostics), key=_order(self.shown))
+
+
 def load_manifests(
     paths: Sequence[str],
     *,
@@ -110,20 +210,12 @@ def load_manifests(
     root: Path | None = None,
 ) -> LoadResult:
     """Read, interpolate and validate manifests; report every problem, not just the first."""
-    if not paths:
-        raise UsageError("no manifest paths given")
-    variables = variables or {}
-    root = (root or Path.cwd()).resolve()
+    loader = ManifestLoader(paths, variables=variables, root=root)
     result = LoadResult()
-    files, problems = find_manifest_files(paths)
-    result.diagnostics.extend(problems)
-    for file in files:
-        shown = _display(file)
-        result.files.append(shown)
-        _load_file(file, shown, variables, root, result)
-    if result.documents:
-        result.diagnostics.extend(cross_document(result.documents))
-    result.diagnostics = sorted(set(result.diagnostics), key=_order(result.files))
+    for documents in loader:
+        result.documents.extend(documents)
+    result.files = loader.shown
+    result.diagnostics = loader.finish()
     return result
 
 
@@ -211,7 +303,8 @@ def _load_document(
         return
     templates = _entry_rules(model, file, root, report)
     if len(problems) == before:
-        result.documents.append(LoadedDocument(model, shown, document, tuple(templates)))
+        positions = Positions(document, len(model.communications))
+        result.documents.append(LoadedDocument(model, shown, positions, tuple(templates)))
 
 
 def _interpolate_tree(

@@ -1,0 +1,57 @@
+"""Pure parts of name resolution: the index and the all-or-nothing gather (issue 9)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reconciler.resolve import Index, Named, _pick, all_or_nothing
+
+
+def test_pick_by_id_and_by_exact_name() -> None:
+    index = Index([Named(1, "EMAIL"), Named(2, "SMS"), Named(3, "SMS"), Named(1, "again")])
+    assert _pick(1, index, "channel") == (Named(1, "EMAIL"), None)  # the first of an id
+    assert _pick("EMAIL", index, "channel") == (Named(1, "EMAIL"), None)
+    found, reason = _pick("SMS", index, "channel")
+    assert found is None
+    assert reason == "channel name 'SMS' matches 2 objects (ids 2, 3); use the id"
+    assert _pick(9, index, "channel", "group 4") == (None, "channel 9 does not exist in group 4")
+    assert _pick("emial", index, "channel")[1] == "channel 'emial' does not exist"
+    assert _pick("EMAL", index, "channel")[1] == (
+        "channel 'EMAL' does not exist; did you mean 'EMAIL'?"
+    )
+
+
+def test_all_or_nothing_returns_results_in_order() -> None:
+    async def value(v: int, delay: float) -> int:
+        await asyncio.sleep(delay)
+        return v
+
+    async def go() -> list[int]:
+        return await all_or_nothing(value(1, 0.02), value(2, 0.0), value(3, 0.01))
+
+    assert asyncio.run(go()) == [1, 2, 3]
+    assert asyncio.run(all_or_nothing()) == []
+
+
+def test_all_or_nothing_cancels_the_rest_on_the_first_failure() -> None:
+    finished: list[str] = []
+
+    async def slow() -> str:
+        await asyncio.sleep(5)
+        finished.append("slow")
+        return "slow"
+
+    async def fails() -> str:
+        await asyncio.sleep(0)
+        raise LookupError("first failure")
+
+    async def go() -> None:
+        slow_task = asyncio.ensure_future(slow())
+        with pytest.raises(LookupError, match="first failure"):
+            await all_or_nothing(slow_task, fails())
+        assert slow_task.cancelled()
+
+    asyncio.run(go())
+    assert finished == []
