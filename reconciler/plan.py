@@ -11,7 +11,9 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from operator import itemgetter
+from typing import Any, Literal, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -53,6 +55,23 @@ class PlanFileError(PlanError):
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @classmethod
+    def trusted(cls, **values: Any) -> Self:
+        """An instance of values already known to be valid and consistent, without validation.
+
+        Issue 9: a plan of 10,000 unchanged targets holds 40,000 noop changes. Validation costs
+        CPU, and it gives every instance a set of its field names (728 bytes here) that outweighs
+        the values. These instances share one set per class instead: the models are frozen, so
+        nothing changes it in place (``model_copy`` copies it). ``Plan.from_json`` validates.
+        """
+        # cast: the pydantic mypy plugin types model_construct as returning _Model here.
+        return cast(Self, cls.model_construct(_all_fields(cls), **values))
+
+
+@cache
+def _all_fields(cls: type[BaseModel]) -> set[str]:
+    return set(cls.model_fields)
+
 
 class Key(_Model):
     """A communication's match key within a target (SPEC §4)."""
@@ -85,11 +104,21 @@ class Snapshot(_Model):
 
     @classmethod
     def of(cls, source: Communication | DesiredCommunication) -> Snapshot:
-        return cls(**{name: getattr(source, name) for name in cls.model_fields})
+        values = {name: getattr(source, name) for name in _SNAPSHOT_TYPES}
+        if all(type(values[name]) is kind for name, kind in _SNAPSHOT_TYPES.items()):
+            # Validation would return these values as they are (issue 9: no CPU, shared set).
+            return cls.trusted(**values)
+        return cls(**values)
 
     def compared(self) -> dict[str, Value]:
         """The compared fields of SPEC §4, in the SPEC's order."""
         return {name: getattr(self, name) for name in COMPARED_FIELDS}
+
+
+# Each field's type (str, int or bool): values of exactly that type need no validation.
+_SNAPSHOT_TYPES: dict[str, object] = {
+    name: field.annotation for name, field in Snapshot.model_fields.items()
+}
 
 
 class Author(_Model):
@@ -134,15 +163,19 @@ class Change(_Model):
 
 
 def _inconsistency(change: Change) -> str | None:
+    key = change.key
     for snap in (change.before, change.after):
-        if snap is not None and snap.key != change.key:
+        if snap is not None and (
+            snap.communicationType != key.communicationType or snap.channelId != key.channelId
+        ):
             return "before/after belong to another key"
     if change.action == "create":
         if change.id is not None or change.before is not None or change.after is None:
             return "a create has no id and no before, and has an after"
         return None if change.after.active else "a create writes an active communication"
     if change.action == "noop":
-        return "a noop changes nothing" if change.fields or change.before != change.after else None
+        same = change.before is change.after or change.before == change.after
+        return "a noop changes nothing" if change.fields or not same else None
     if change.id is None or change.before is None or change.after is None:
         return "needs an id, a before and an after"
     if not change.fields:
@@ -332,15 +365,23 @@ def _first_errors(exc: ValidationError, limit: int = 3) -> str:
     return shown + (f" (and {more} more problem{'s' if more != 1 else ''})" if more > 0 else "")
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on
+# every call; one encoder holds no state between calls (issue 9).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: object) -> str:
     """Compact, sorted, UTF-8 JSON: the form fingerprints are computed over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def fingerprint(live: Sequence[Communication]) -> str:
     """SHA-256 hex of the canonical JSON of ``live``, sorted by id, attribution excluded."""
     rows = [{name: getattr(c, name) for name in FINGERPRINT_FIELDS} for c in live]
-    rows.sort(key=lambda row: (row["id"], canonical_json(row)))
+    if len({row["id"] for row in rows}) == len(rows):
+        rows.sort(key=itemgetter("id"))  # ids differ: the tie-breaker is never needed (issue 9)
+    else:
+        rows.sort(key=lambda row: (row["id"], canonical_json(row)))
     return hashlib.sha256(canonical_json(rows).encode("utf-8")).hexdigest()
 
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import cast
 
 from deepdiff import DeepDiff
@@ -38,6 +39,12 @@ from reconciler.plan import (
 # after), then deactivations before creates so that a channel move's "-" and "+" sit together.
 _TYPE_ORDER = {name: index for index, name in enumerate(COMMUNICATION_TYPES)}
 _ACTION_ORDER: dict[Action, int] = {"deactivate": 0, "create": 1, "update": 2, "noop": 3}
+
+# Issue 9: a plan of 10,000 targets repeats a handful of keys and authors 40,000 times; each
+# distinct one is built once and shared (they are frozen). At most this many of each are kept.
+_SHARED_LIMIT = 4096
+_keys: dict[tuple[str, int], Key] = {}
+_authors: dict[tuple[str | None, str | None], Author] = {}
 
 
 @dataclass(frozen=True)
@@ -70,13 +77,13 @@ def plan_target(
     names = channels or {}
     declared: dict[Key, DesiredCommunication] = {}
     for wanted in desired.communications:
-        key = Key(communicationType=wanted.communicationType, channelId=wanted.channelId)
+        key = _key(wanted.communicationType, wanted.channelId)
         if key in declared:
             raise PlanError(f"{desired.name}: {key.label(names)} is declared twice")
         declared[key] = wanted
     by_key: dict[Key, list[Communication]] = defaultdict(list)
     for comm in live:
-        by_key[Key(communicationType=comm.communicationType, channelId=comm.channelId)].append(comm)
+        by_key[_key(comm.communicationType, comm.channelId)].append(comm)
 
     changes: list[Change] = []
     warnings: list[str] = []
@@ -107,6 +114,17 @@ def plan_target(
         warnings=tuple(warnings),
         changes=tuple(sorted(_label_moves(changes, names), key=_change_order)),
     )
+
+
+def _key(communication_type: str, channel_id: int) -> Key:
+    if type(communication_type) is not str or type(channel_id) is not int:
+        return Key(communicationType=communication_type, channelId=channel_id)  # validates
+    key = _keys.get((communication_type, channel_id))
+    if key is None:
+        key = Key(communicationType=communication_type, channelId=channel_id)
+        if len(_keys) < _SHARED_LIMIT:
+            _keys[communication_type, channel_id] = key
+    return key
 
 
 def _identity(desired: DesiredTarget) -> dict[str, str | int]:
@@ -207,18 +225,9 @@ def _plan_declared(key: Key, wanted: DesiredCommunication, match: Communication 
         # inactive one is left as it is (its templates send nothing), none is created.
         if match is not None and match.active:
             return _deactivate(match, None, source)
-        before = Snapshot.of(match) if match is not None else None
-        reason = None if match is not None else REASON_INACTIVE_NOT_LIVE
-        return Change(
-            action="noop",
-            key=key,
-            id=match.id if match is not None else None,
-            before=before,
-            after=before,
-            reason=reason,
-            source=source,
-            **(_attribution(match) if match is not None else {}),
-        )
+        return _noop(key, match, source, None if match is not None else REASON_INACTIVE_NOT_LIVE)
+    if match is not None and _unchanged(wanted, match):
+        return _noop(key, match, source)
     after = Snapshot.of(wanted)
     if match is None:
         every = cast(tuple[FieldName, ...], COMPARED_FIELDS)  # a create sets every field
@@ -235,6 +244,35 @@ def _plan_declared(key: Key, wanted: DesiredCommunication, match: Communication 
         reason=REASON_REACTIVATION if fields and not match.active else None,
         source=source,
         **_attribution(match),
+    )
+
+
+def _unchanged(wanted: DesiredCommunication, match: Communication) -> bool:
+    """Whether the match already has the wanted compared values, of the same types: the common
+    case, decided without building the wanted snapshot or diffing (issue 9)."""
+    for name in COMPARED_FIELDS:
+        old, new = getattr(match, name), getattr(wanted, name)
+        if type(old) is not type(new) or old != new:
+            return False
+    return True
+
+
+def _noop(
+    key: Key, match: Communication | None, source: str | None, reason: str | None = None
+) -> Change:
+    """Nothing to do for ``key``: before and after are one snapshot (issue 9: one object, not
+    two equal ones, per noop). Consistent by construction (same key, no fields, before is after),
+    so it is built without validation."""
+    snapshot = Snapshot.of(match) if match is not None else None
+    return Change.trusted(
+        action="noop",
+        key=key,
+        id=match.id if match is not None else None,
+        before=snapshot,
+        after=snapshot,
+        reason=reason,
+        source=source,
+        **(_attribution(match) if match is not None else {}),
     )
 
 
@@ -261,9 +299,20 @@ def _attribution(comm: Communication) -> dict[str, Author | str | None]:
     actor = attribution.lastUpdatedBy
     when = attribution.lastUpdatedOn
     return {
-        "lastUpdatedBy": Author(name=actor.name, code=actor.code) if actor else None,
+        "lastUpdatedBy": _author(actor.name, actor.code) if actor else None,
         "lastUpdatedOn": format_timestamp(when) if when else None,
     }
+
+
+def _author(name: str | None, code: str | None) -> Author:
+    if not all(value is None or type(value) is str for value in (name, code)):
+        return Author(name=name, code=code)  # validates
+    author = _authors.get((name, code))
+    if author is None:
+        author = Author(name=name, code=code)
+        if len(_authors) < _SHARED_LIMIT:
+            _authors[name, code] = author
+    return author
 
 
 def _pick(candidates: Sequence[Communication]) -> tuple[Communication | None, list[Communication]]:
@@ -272,6 +321,8 @@ def _pick(candidates: Sequence[Communication]) -> tuple[Communication | None, li
     The match is the most recently updated active one (higher id breaks ties); with no active
     one, the most recently updated inactive one, which an update then re-activates.
     """
+    if len(candidates) == 1:  # the common case (issue 9)
+        return candidates[0], []
     active = sorted((c for c in candidates if c.active), key=_recency)
     if active:
         return active[-1], active[:-1]
@@ -332,6 +383,7 @@ def _change_order(change: Change) -> tuple[int, str, int, int, int]:
     return (typ, name, _ACTION_ORDER[change.action], channel, change.id or 0)
 
 
+@lru_cache(maxsize=4)  # a run plans each target with the same moment (issue 9)
 def _utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

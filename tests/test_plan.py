@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from reconciler.api.wire import Communication
 from reconciler.desired import DesiredCommunication, DesiredTarget, Source
@@ -18,6 +20,7 @@ from reconciler.plan import (
     FINGERPRINT_FIELDS,
     Plan,
     PlanFileError,
+    Snapshot,
     check_safety,
     fingerprint,
 )
@@ -236,3 +239,57 @@ def test_a_noop_only_plan_has_no_changes_and_empty_writes() -> None:
     assert plan.targets[0].writes() == []
     with pytest.raises(PlanError):
         plan.targets[0].changes[0].write()
+
+
+# --- models built without validation (issue 9) --------------------------------------------
+
+
+def test_snapshots_of_exact_values_share_one_field_set_that_copies_do_not_change() -> None:
+    one, two = Snapshot.of(comm(1)), Snapshot.of(comm(2, "FINISH"))
+    assert one.model_fields_set is two.model_fields_set
+    shared = set(one.model_fields_set)
+    off = one.model_copy(update={"active": False})
+    assert off.active is False
+    assert one.active is True
+    assert one.model_fields_set == shared == set(Snapshot.model_fields)
+    assert one == Snapshot.model_validate(one.model_dump())
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, 1), ("3", 3), (2, 2)])
+def test_snapshots_of_other_types_are_still_validated(value: object, expected: int) -> None:
+    wanted = DesiredCommunication("START", 1, "S", "", "m", value, True)  # type: ignore[arg-type]
+    snapshot = Snapshot.of(wanted)
+    assert snapshot.offsetDays == expected
+    assert type(snapshot.offsetDays) is int
+    with pytest.raises(ValidationError):
+        Snapshot.of(DesiredCommunication("START", 1, None, "", "m", 0, True))  # type: ignore[arg-type]
+
+
+def test_a_saved_noop_whose_before_and_after_differ_is_still_refused() -> None:
+    plan = make_plan([desired((1, 10), ("START", 1))], {(1, 10): [comm(1)]}, "e", NOW)
+    doc = json.loads(plan.to_json())
+    doc["targets"][0]["changes"][0]["after"]["sender"] = "other"
+    with pytest.raises(PlanFileError, match="a noop changes nothing"):
+        Plan.from_json(json.dumps(doc))
+
+
+def _reference_fingerprint(live: list[Communication]) -> str:
+    """The definition: canonical JSON of the rows sorted by (id, canonical JSON of the row)."""
+    rows = [{name: getattr(c, name) for name in FINGERPRINT_FIELDS} for c in live]
+    rows.sort(key=lambda r: (r["id"], json.dumps(r, sort_keys=True, separators=(",", ":"))))
+    text = json.dumps(rows, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=st.lists(st.integers(1, 4), max_size=6), seed=st.integers(0, 2**16))
+def test_fingerprint_matches_its_definition_with_and_without_repeated_ids(
+    ids: list[int], seed: int
+) -> None:
+    rng = random.Random(seed)
+    live = [
+        Communication.model_validate({"id": i, **{k: rng.choice(v) for k, v in VALUES.items()}})
+        for i in ids
+    ]
+    live.append(comm(99, sender="é ✓"))
+    assert fingerprint(live) == _reference_fingerprint(live)

@@ -315,3 +315,59 @@ def test_plans_do_not_depend_on_live_order(
     one = make_plan([desired], {desired.ref: live}, "e", NOW)
     two = make_plan([desired], {desired.ref: shuffled}, "e", NOW)
     assert one.to_json() == two.to_json()
+
+
+# --- the lean path for unchanged targets (issue 9) ----------------------------------------
+
+
+def test_a_noop_holds_one_snapshot_as_before_and_after() -> None:
+    unchanged = plan_target(target(want()), [have(7, on=1)]).changes[0]
+    inactive = plan_target(target(want(active=False)), [have(7, active=False)]).changes[0]
+    for change in (unchanged, inactive):
+        assert change.action == "noop"
+        assert change.before is change.after
+        assert change.before is not None
+        assert change.before.sender == "S"
+
+
+def test_a_noop_is_what_validation_would_build() -> None:
+    """The planner builds noops without validation; validating the same values changes nothing."""
+    plan = plan_target(target(want(), want("FINISH", active=False)), [have(7, on=1)])
+    assert [c.action for c in plan.changes] == ["noop", "noop"]
+    for change in plan.changes:
+        assert Change.model_validate(change.model_dump()) == change
+
+
+def test_keys_and_authors_are_shared_between_targets() -> None:
+    one = plan_target(target(want(), ref=(1, 10)), [have(7, on=1)]).changes[0]
+    two = plan_target(target(want(), ref=(1, 11)), [have(8, on=2)]).changes[0]
+    assert one.key is two.key
+    assert one.lastUpdatedBy is two.lastUpdatedBy
+    assert one.lastUpdatedOn != two.lastUpdatedOn
+
+
+@pytest.mark.parametrize(
+    ("wanted", "action"),
+    [
+        (want(offsetDays=True), "update"),  # True is not 1 (SPEC §4 compares types too)
+        (want(offsetDays="0"), "noop"),  # a value validation turns into the live one
+        (want(active=False), "deactivate"),
+        (want(), "noop"),
+    ],
+)
+def test_only_an_exact_match_takes_the_lean_path(wanted: DesiredCommunication, action: str) -> None:
+    (change,) = plan_target(target(wanted), [have(7, offsetDays=0)]).changes
+    assert change.action == action
+    assert Change.model_validate(change.model_dump()) == change
+
+
+@settings(max_examples=200, deadline=None)
+@given(desired=desired_targets(), live=live_states())
+def test_every_planned_change_passes_validation(
+    desired: DesiredTarget, live: list[Communication]
+) -> None:
+    """Changes built without validation are ones validation accepts, and equal to its result."""
+    for change in plan_target(desired, live).changes:
+        assert Change.model_validate(change.model_dump()) == change
+        if change.action == "noop":
+            assert change.before is change.after

@@ -144,6 +144,35 @@ def _cheap_idle_checks(client: httpx.AsyncClient) -> None:
         pool._network_backend = _Backend(backend)
 
 
+class _NoCookies(httpx.Cookies):
+    """A cookie store that stores nothing: the API is stateless, and this client sends no cookie.
+
+    httpx builds two urllib adapters per response to look for ``Set-Cookie``: 3 % of a plan's
+    CPU (issue 9). Skipping that is what keeping no cookies means.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
+        raise TypeError("this client keeps no cookies")
+
+
+class _HttpClient(httpx.AsyncClient):
+    """``httpx.AsyncClient`` without a cookie jar; httpx reads and keeps cookies only through
+    the public ``cookies`` property, overridden here."""
+
+    _no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("this client keeps no cookies")
+
+
 # Request extension carrying the per-attempt trace that the request hook fills in.
 _TRACE_EXTENSION = "reconciler.trace"
 
@@ -218,7 +247,7 @@ class CapillaryClient:
             write=settings.read_timeout,
             pool=settings.read_timeout,
         )
-        self._http = httpx.AsyncClient(
+        self._http = _HttpClient(
             base_url=settings.base_url,
             auth=make_auth(
                 settings.credentials,
@@ -305,12 +334,19 @@ class CapillaryClient:
 
     # --- machinery ------------------------------------------------------------------------
 
+    def _url(self, path: str) -> httpx.URL:
+        """The URL httpx would make of ``base_url`` and ``path``, in one parse instead of its
+        three (issue 9: half of building a request). ``base_url`` is normalised: no trailing
+        slash, query or fragment (``check_endpoint``); the paths are ours, ids only."""
+        return httpx.URL(self.settings.base_url + path)
+
     async def _call(self, method: str, path: str, *, body: bytes | None = None) -> object:
         write = body is not None
         self.stats.calls += 1
+        url = self._url(path)
 
         async def attempt(number: int) -> object:
-            return await self._attempt(method, path, body, write=write, number=number)
+            return await self._attempt(method, path, url, body, write=write, number=number)
 
         try:
             return await run_with_retries(
@@ -333,7 +369,14 @@ class CapillaryClient:
             raise
 
     async def _attempt(
-        self, method: str, path: str, body: bytes | None, *, write: bool, number: int
+        self,
+        method: str,
+        path: str,
+        url: httpx.URL,
+        body: bytes | None,
+        *,
+        write: bool,
+        number: int,
     ) -> object:
         self._check_fatal(method, path)
         self.breaker.check(method, path)
@@ -343,7 +386,7 @@ class CapillaryClient:
             trace = _Trace(attempt=number)
             request = self._http.build_request(
                 method,
-                path,
+                url,
                 content=body,
                 extensions={_TRACE_EXTENSION: trace, KIND_EXTENSION: "write" if write else "read"},
             )

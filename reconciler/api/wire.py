@@ -5,6 +5,7 @@ Manifest models (reconciler.manifests.schema) forbid unknown fields; keep the fa
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,10 +13,24 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from reconciler.assumptions import TIMESTAMP_FORMAT
 
+# Capillary's own shape, ``2025-06-24T08:25:55.590+0000``, within the ranges that strptime
+# accepts for TIMESTAMP_FORMAT. For these, datetime.fromisoformat gives the same datetime,
+# offset included, ~10 times faster (issue 9); any other string takes the strptime path.
+_CAPILLARY_TIMESTAMP = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}"
+    r"[+-](?:[01][0-9]|2[0-3])[0-5][0-9]"
+)
+
 
 def _parse_timestamp(value: Any) -> Any:
     """Accept Capillary's ``2025-06-24T08:25:55.590+0000`` as well as ISO 8601."""
     if isinstance(value, str):
+        if _CAPILLARY_TIMESTAMP.fullmatch(value):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:  # e.g. 31 February: strptime decides, as for any other string
+                pass
         try:
             return datetime.strptime(value, TIMESTAMP_FORMAT)
         except ValueError:
@@ -28,6 +43,17 @@ Timestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]
 
 def format_timestamp(value: datetime) -> str:
     """Render a timestamp the way Capillary does (milliseconds, ``+0000`` offset)."""
+    offset = value.utcoffset()
+    seconds = 0 if offset is None else offset.days * 86400 + offset.seconds
+    if value.year < 1000 or seconds % 60 or (offset is not None and offset.microseconds):
+        return _strftime_timestamp(value)  # strftime's own renderings of these
+    # The same text as strftime, without its two calls (issue 9: a plan formats one per change).
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    sign = "-" if seconds < 0 else "+"
+    return f"{value.isoformat(timespec='milliseconds')[:23]}{sign}{hours:02d}{minutes:02d}"
+
+
+def _strftime_timestamp(value: datetime) -> str:
     return (
         value.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{value.microsecond // 1000:03d}"
