@@ -198,6 +198,10 @@ async def build_export(
     files: list[ExportedFile] = []
     notes: list[str] = []
     used_names: set[str] = set()
+    members: dict[int, list[Named]] = {}
+    for g, t in pairs:
+        members.setdefault(g.id, []).append(Named(t.id, t.name))
+    unique_targets = {group_id: _unique_names(named) for group_id, named in members.items()}
     for (group, target), live in sorted(
         zip(pairs, lives, strict=True), key=lambda item: (item[0][0].id, item[0][1].id)
     ):
@@ -206,7 +210,7 @@ async def build_export(
         if not chosen:
             notes.append(f"{label}: no active communications; not exported")
             continue
-        target_names = _unique_names([Named(t.id, t.name) for g, t in pairs if g.id == group.id])
+        target_names = unique_targets[group.id]
         name = f"{slug(group.name)}-{slug(target.name)}"
         if name in used_names:
             name = f"{name}-{target.id}"

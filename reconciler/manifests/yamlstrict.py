@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from ruamel.yaml import CParser  # type: ignore[attr-defined]  # the C parser (ruamel.yaml.clib)
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -22,7 +24,6 @@ from ruamel.yaml.events import (
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
-    StreamEndEvent,
 )
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -112,8 +113,15 @@ class Document:
         return self.keys.get(path) or self.position(path)
 
 
+# Letters that begin no null, boolean or number of the core schema: a plain scalar starting
+# with one is a string, with no pattern to try (most plain scalars of a manifest; issue 9).
+_WORD_START = frozenset("abcdeghijklmopqrsuvwxyzABCDEGHIJKLMOPQRSUVWXYZ")
+
+
 def resolve_plain(text: str) -> object:
     """Type of a plain (unquoted) scalar under the YAML 1.2 core schema."""
+    if text[:1] in _WORD_START:
+        return text
     if text in _NULL:
         return None
     if text in _TRUE:
@@ -155,14 +163,13 @@ def decode(data: bytes) -> str:
     return text
 
 
-def _events(text: str) -> Iterator[Event]:
+@contextmanager
+def _events(text: str) -> Iterator[Iterator[Any]]:
+    """The parser's events (a C-level iterator: no Python frame per event, issue 9); syntax
+    errors raised while they are read become located ``YamlProblem``s."""
     parser = CParser(text)
     try:
-        while True:
-            event = parser.get_event()
-            yield event
-            if isinstance(event, StreamEndEvent):
-                return
+        yield iter(parser.get_event, None)  # None once the stream has ended
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -175,9 +182,9 @@ def _events(text: str) -> Iterator[Event]:
 
 
 def _check_tag(event: Event) -> None:
-    tag = getattr(event, "tag", None)
-    if tag is not None:
-        shown = tag.replace("tag:yaml.org,2002:", "!!")
+    ctag = event.ctag  # type: ignore[attr-defined]  # the raw tag; ``tag`` formats it
+    if ctag is not None:
+        shown = str(ctag).replace("tag:yaml.org,2002:", "!!")
         raise YamlProblem(
             event.start_mark.line + 1,
             event.start_mark.column + 1,
@@ -185,8 +192,12 @@ def _check_tag(event: Event) -> None:
         )
 
 
-def _compose(events: Iterator[Event], start: DocumentStartEvent) -> _Node | None:
-    """Build one document's node tree from events, enforcing depth and tag rules."""
+def _compose(events: Iterator[Any], start: DocumentStartEvent) -> _Node | None:
+    """Build one document's node tree from events, enforcing depth and tag rules.
+
+    The hot loop of manifest loading (issue 9): events are told apart by exact type, and
+    positions are read only for events that become nodes.
+    """
     if start.version is not None and tuple(start.version) != (1, 2):
         major, minor = start.version
         raise YamlProblem(
@@ -201,15 +212,17 @@ def _compose(events: Iterator[Event], start: DocumentStartEvent) -> _Node | None
     pending_key: list[_Scalar | None] = []
     root: _Node | None = None
     for event in events:
-        line, col = event.start_mark.line + 1, event.start_mark.column + 1
-        node: _Node
-        if isinstance(event, DocumentEndEvent):
+        kind = type(event)
+        if kind is DocumentEndEvent:
             return root
-        if isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+        if kind is MappingEndEvent or kind is SequenceEndEvent:
             stack.pop()
             pending_key.pop()
             continue
-        if isinstance(event, AliasEvent):
+        mark = event.start_mark
+        line, col = mark.line + 1, mark.column + 1
+        node: _Node
+        if kind is AliasEvent:
             if event.anchor not in anchors:
                 raise YamlProblem(line, col, f"unknown anchor *{event.anchor}")
             node = anchors[event.anchor]
@@ -217,37 +230,37 @@ def _compose(events: Iterator[Event], start: DocumentStartEvent) -> _Node | None
                 # Expanding it would never end (a RecursionError, not a located problem).
                 raise YamlProblem(line, col, f"alias *{event.anchor} is inside its own anchor")
         else:
-            _check_tag(event)
-            if isinstance(event, ScalarEvent):
+            if kind is ScalarEvent:
+                if event.ctag is not None:
+                    _check_tag(event)
                 node = _Scalar(event.value, event.style or "", line, col)
-            elif isinstance(event, MappingStartEvent):
-                node = _Map(line, col)
-            elif isinstance(event, SequenceStartEvent):
-                node = _Seq(line, col)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if event.ctag is not None:
+                    _check_tag(event)
+                node = _Map(line, col) if kind is MappingStartEvent else _Seq(line, col)
             else:  # pragma: no cover - the parser emits nothing else inside a document
-                raise YamlProblem(line, col, f"unexpected YAML event {type(event).__name__}")
+                raise YamlProblem(line, col, f"unexpected YAML event {kind.__name__}")
             if event.anchor:
                 anchors[event.anchor] = node
         if not stack:
             root = node
         else:
             parent = stack[-1]
-            if isinstance(parent, _Seq):
+            if type(parent) is _Seq:
                 parent.items.append(node)
             elif pending_key[-1] is None:
-                if not isinstance(node, _Scalar):
+                if type(node) is not _Scalar:
                     raise YamlProblem(line, col, "mapping keys must be plain strings")
                 pending_key[-1] = node
             else:
                 key = pending_key[-1]
                 assert key is not None
-                parent.pairs.append((key, node))
+                parent.pairs.append((key, node))  # type: ignore[union-attr]
                 pending_key[-1] = None
-        if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+        if kind is MappingStartEvent or kind is SequenceStartEvent:
             if len(stack) >= MAX_DEPTH:
                 raise YamlProblem(line, col, f"nesting is deeper than {MAX_DEPTH} levels")
-            assert isinstance(node, (_Seq, _Map))
-            stack.append(node)
+            stack.append(node)  # type: ignore[arg-type]
             pending_key.append(None)
     raise YamlProblem(0, 0, "unexpected end of YAML stream")
 
@@ -319,15 +332,17 @@ class _Builder:
 def read_documents(text: str) -> list[Document]:
     """Parse every document of a YAML stream; the first structural problem raises YamlProblem."""
     documents: list[Document] = []
-    events = _events(text)
-    for event in events:
-        if isinstance(event, DocumentStartEvent):
-            line = event.start_mark.line + 1
-            root = _compose(events, event)
-            if root is None or (isinstance(root, _Scalar) and not root.style and not root.value):
-                documents.append(Document(None, line, 1))
-                continue
-            doc = Document(None, root.line, root.col)
-            doc.value = _Builder(doc).build(root, ())
-            documents.append(doc)
+    with _events(text) as events:
+        for event in events:
+            if type(event) is DocumentStartEvent:
+                line = event.start_mark.line + 1
+                root = _compose(events, event)
+                if root is None or (
+                    isinstance(root, _Scalar) and not root.style and not root.value
+                ):
+                    documents.append(Document(None, line, 1))
+                    continue
+                doc = Document(None, root.line, root.col)
+                doc.value = _Builder(doc).build(root, ())
+                documents.append(doc)
     return documents

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from reconciler.manifests import yamlstrict
 from reconciler.manifests.yamlstrict import (
     MAX_DEPTH,
     YamlProblem,
@@ -136,3 +139,20 @@ def test_tab_indentation_is_a_located_syntax_error() -> None:
         read_documents("a:\n\tb: 1\n")
     assert info.value.line == 2
     assert "YAML syntax error" in info.value.message
+
+
+@given(st.sampled_from(sorted(yamlstrict._WORD_START)), st.text(max_size=12))
+def test_the_word_shortcut_only_skips_scalars_that_are_strings_anyway(
+    first: str, rest: str
+) -> None:
+    """resolve_plain returns words at once; no null, boolean or number pattern could match."""
+    text = first + rest
+    assert text not in yamlstrict._NULL | yamlstrict._TRUE | yamlstrict._FALSE
+    for pattern in (
+        yamlstrict._INT_RE,
+        yamlstrict._OCT_RE,
+        yamlstrict._HEX_RE,
+        yamlstrict._FLOAT_RE,
+    ):
+        assert pattern.match(text) is None
+    assert resolve_plain(text) == text

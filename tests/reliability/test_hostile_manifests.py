@@ -8,6 +8,7 @@ The runaway inputs (alias bomb, deep nesting, huge file) are also shown to stop 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -181,11 +182,16 @@ def test_5000_nesting_levels_stop_reading_at_the_depth_limit(
     pulled = 0
     real_events = yamlstrict._events
 
+    @contextlib.contextmanager
     def counting(text: str):  # type: ignore[no-untyped-def]
-        nonlocal pulled
-        for event in real_events(text):
-            pulled += text.startswith("x: [[")  # not the events of reconciler.yaml
-            yield event
+        def counted(events):  # type: ignore[no-untyped-def]
+            nonlocal pulled
+            for event in events:
+                pulled += text.startswith("x: [[")  # not the events of reconciler.yaml
+                yield event
+
+        with real_events(text) as events:
+            yield counted(events)
 
     monkeypatch.setattr(yamlstrict, "_events", counting)
     (hostile_repo / "manifests" / "good.yaml").unlink()
