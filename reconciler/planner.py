@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import cast
 
-from deepdiff import DeepDiff
-
 from reconciler.api.wire import Attribution, Communication, CommunicationWrite, format_timestamp
 from reconciler.assumptions import COMMUNICATION_TYPES, COMPARED_FIELDS
 from reconciler.desired import DesiredCommunication, DesiredTarget
@@ -62,7 +60,10 @@ def changed_fields(before: Snapshot, after: Snapshot) -> tuple[FieldName, ...]:
     old, new = before.compared(), after.compared()
     if old == new and all(type(old[k]) is type(new[k]) for k in old):
         return ()  # the common case; deepdiff is for the differing few
-    # deepdiff also reports type changes (True vs 1), which plain == would hide.
+    # deepdiff also reports type changes (True vs 1), which plain == would hide. Imported here:
+    # most runs never need it, and it costs start-up time (issue 9).
+    from deepdiff import DeepDiff
+
     differing = set(DeepDiff(old, new).affected_root_keys)
     return tuple(cast(FieldName, name) for name in COMPARED_FIELDS if name in differing)
 

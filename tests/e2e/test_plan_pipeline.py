@@ -70,3 +70,24 @@ def test_a_target_declared_by_id_and_by_name_in_two_files_names_the_first_in_loa
             "error: manifests/summer-streak.yaml:11:3: target 2401 of group 2170 is already "
             "declared by 'weekly-by-id' at manifests/aa-weekly.yaml:4:9"
         )
+
+
+def test_an_unknown_group_id_is_reported_at_its_position(
+    workspace: Path, cli: Run, sandbox: object
+) -> None:
+    """Only groups the group list confirms have their targets listed."""
+    (workspace / "manifests" / "aa-ghost.yaml").write_text(
+        "apiVersion: reconciler/v1\n"
+        "kind: TargetCommunications\n"
+        "metadata: {name: ghost}\n"
+        "target: {targetGroup: 999999, target: 1}\n"
+        "communications:\n"
+        "  - {communicationType: START, channel: SMS, sender: NW, messageTemplate: hi}\n"
+    )
+    code, _, err = cli("plan")
+    assert code == 1
+    assert err.splitlines() == [
+        "error: manifests/aa-ghost.yaml:4:23: target group 999999 does not exist"
+    ]
+    paths = [r.path for r in sandbox.store.request_log()]  # type: ignore[attr-defined]
+    assert "/v3/targetGroups/999999/targets" not in paths
