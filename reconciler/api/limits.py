@@ -27,13 +27,11 @@ _RECOVERY_STEPS = 20
 # Pacing starts only when the window holds this many requests; a rate guessed from a handful
 # of sequential requests would be far too low and slow the whole run down for nothing.
 _MIN_SAMPLES = 10
-# Slow start: the client begins with this many requests in flight and adds one request per
-# success (doubling per round trip, as TCP does) until the first throttle or ``parallelism``,
-# so that a rate limiter's first rejections meet a small wave of requests, not
-# ``parallelism`` of them. Half a request per success (x1.5) cost a plan of 1,000 targets
-# 0.1 s at 50 ms latency; doubling adds about 3 answers of 429 per run against 600/min (issue 9).
+# Slow start: the client begins with this many requests in flight and adds half a request per
+# success (x1.5 per round trip) until the first throttle or ``parallelism``, so that a rate
+# limiter's first rejections meet a small wave of requests, not ``parallelism`` of them.
 SLOW_START_WINDOW = 4
-_SLOW_START_STEP = 1.0
+_SLOW_START_STEP = 0.5
 # Throttles with Retry-After (measured pacing): the first guess is what the server accepted in
 # the last second, which includes any burst it allowed, so the rate then grows fast until the
 # next throttle measures it exactly; after that it only creeps up, to notice a raised limit.
