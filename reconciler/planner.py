@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import cast
+from typing import TypeVar, cast
 
 from reconciler.api.wire import Attribution, Communication, CommunicationWrite, format_timestamp
 from reconciler.assumptions import COMMUNICATION_TYPES, COMPARED_FIELDS
@@ -41,6 +41,8 @@ _ACTION_ORDER: dict[Action, int] = {"deactivate": 0, "create": 1, "update": 2, "
 # Issue 9: a plan of 10,000 targets repeats a handful of keys and authors 40,000 times; each
 # distinct one is built once and shared (they are frozen). At most this many of each are kept.
 _SHARED_LIMIT = 4096
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 _keys: dict[tuple[str, int], Key] = {}
 _authors: dict[tuple[str | None, str | None], Author] = {}
 
@@ -120,12 +122,11 @@ def plan_target(
 def _key(communication_type: str, channel_id: int) -> Key:
     if type(communication_type) is not str or type(channel_id) is not int:
         return Key(communicationType=communication_type, channelId=channel_id)  # validates
-    key = _keys.get((communication_type, channel_id))
-    if key is None:
-        key = Key(communicationType=communication_type, channelId=channel_id)
-        if len(_keys) < _SHARED_LIMIT:
-            _keys[communication_type, channel_id] = key
-    return key
+    return _shared(
+        _keys,
+        (communication_type, channel_id),
+        lambda: Key(communicationType=communication_type, channelId=channel_id),
+    )
 
 
 def _identity(desired: DesiredTarget) -> dict[str, str | int]:
@@ -308,12 +309,17 @@ def _attribution(comm: Communication) -> dict[str, Author | str | None]:
 def _author(name: str | None, code: str | None) -> Author:
     if not all(value is None or type(value) is str for value in (name, code)):
         return Author(name=name, code=code)  # validates
-    author = _authors.get((name, code))
-    if author is None:
-        author = Author(name=name, code=code)
-        if len(_authors) < _SHARED_LIMIT:
-            _authors[name, code] = author
-    return author
+    return _shared(_authors, (name, code), lambda: Author(name=name, code=code))
+
+
+def _shared(cache: dict[_K, _V], key: _K, make: Callable[[], _V]) -> _V:
+    """One frozen instance per distinct value, for the first ``_SHARED_LIMIT`` values."""
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        if len(cache) < _SHARED_LIMIT:
+            cache[key] = found
+    return found
 
 
 def _pick(candidates: Sequence[Communication]) -> tuple[Communication | None, list[Communication]]:

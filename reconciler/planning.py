@@ -45,12 +45,9 @@ class Selection:
 
 @dataclass
 class Planned:
-    """A plan with what produced it, for re-planning: the desired state and the live reads of
-    the targets that change or could not be read (the others' are not kept, to bound memory)."""
+    """A plan and the channel names it was made with."""
 
     plan: Plan
-    desired: list[DesiredTarget]
-    live: dict[tuple[int, int], LiveRead] = field(default_factory=dict)
     channels: dict[int, str] = field(default_factory=dict)
 
 
@@ -90,7 +87,6 @@ async def make_run_plan(
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
     planned: dict[tuple[int, int], TargetPlan] = {}
-    kept: dict[tuple[int, int], tuple[DesiredTarget, LiveRead]] = {}
 
     async def resolve_batch(documents: list[LoadedDocument]) -> None:
         for wanted in await resolver.resolve(documents):
@@ -113,9 +109,7 @@ async def make_run_plan(
                 now,
                 channels=resolver.channel_names,
             )
-            planned[wanted.ref] = target = plan.targets[0]
-            if isinstance(read, ReadFailure) or target.has_changes:
-                kept[wanted.ref] = (wanted, read)
+            planned[wanted.ref] = plan.targets[0]
 
     # Every manifest is validated before the first request (issue 10: bad input sends nothing).
     files: list[list[LoadedDocument]] = []
@@ -156,8 +150,7 @@ async def make_run_plan(
         warnings=shell.warnings,
         channels=shell.channels,
     )
-    order = sorted(kept)
-    return Planned(plan, [kept[r][0] for r in order], {r: kept[r][1] for r in order}, channels)
+    return Planned(plan, channels)
 
 
 async def _cancel(tasks: Sequence[asyncio.Future[None]]) -> None:
