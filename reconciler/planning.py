@@ -7,7 +7,7 @@ read (SPEC §4 ownership); a failed read plans nothing for that target.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -124,19 +124,20 @@ async def make_run_plan(
     problems = loader.finish()
     if problems:
         raise ValidationFailed(problems)
-    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, parallelism))]
+    failures = _Failures()
+    workers = [failures.watch(worker()) for _ in range(max(1, parallelism))]
     batches: list[asyncio.Future[None]] = []
     try:
         resolver.start()
         # One batch per file: a file's targets are read as soon as its groups' target lists
         # arrive, while other groups' lists are still on the wire.
-        batches = [asyncio.ensure_future(resolve_batch(documents)) for documents in files]
+        batches = [failures.watch(resolve_batch(documents)) for documents in files]
         del files
-        await asyncio.gather(*batches)
+        await failures.wait(batches, also=workers)
         resolver.check()
         for _ in workers:
             queue.put_nowait(None)
-        await asyncio.gather(*workers)
+        await failures.wait(workers)
     finally:
         await _cancel([*batches, *workers])
         await resolver.close()
@@ -151,6 +152,35 @@ async def make_run_plan(
         channels=shell.channels,
     )
     return Planned(plan, channels)
+
+
+class _Failures:
+    """The pipeline's tasks, and the first of them to fail: the cause. Later failures are
+    usually its echoes (a request refused as "not sent" after a 403, say) and are not shown."""
+
+    def __init__(self) -> None:
+        self.first: BaseException | None = None
+
+    def watch(self, coroutine: Coroutine[object, object, None]) -> asyncio.Future[None]:
+        task = asyncio.ensure_future(coroutine)
+        task.add_done_callback(self._note)
+        return task
+
+    def _note(self, task: asyncio.Future[None]) -> None:
+        if self.first is None and not task.cancelled() and task.exception() is not None:
+            self.first = task.exception()
+
+    async def wait(
+        self, tasks: Sequence[asyncio.Future[None]], *, also: Sequence[asyncio.Future[None]] = ()
+    ) -> None:
+        """Until every task in ``tasks`` is done, or any task of either list fails; then the
+        first failure is raised. Tasks of ``also`` that end without failing are ignored."""
+        pending = set(tasks)
+        while pending and self.first is None:
+            done, _ = await asyncio.wait([*pending, *also], return_when=asyncio.FIRST_COMPLETED)
+            pending -= done
+        if self.first is not None:
+            raise self.first
 
 
 async def _cancel(tasks: Sequence[asyncio.Future[None]]) -> None:

@@ -174,7 +174,9 @@ class Resolver:
             elif wanted_id is None or group.id == wanted_id:
                 grouped.append((order, doc, group))
         needed = sorted({group.id for _, _, group in grouped})
-        lists = await all_or_nothing(*(self._targets_of(g) for g in needed))
+        # Shielded: the lists are shared with other batches, which a failure here must not
+        # cancel under them (they would end in CancelledError, not in the real error).
+        lists = await all_or_nothing(*(asyncio.shield(self._targets_of(g)) for g in needed))
         targets_by_group = dict(zip(needed, lists, strict=True))
         desired: list[DesiredTarget] = []
         for order, doc, group in grouped:
@@ -239,23 +241,6 @@ class Resolver:
             )
         if problems:
             raise ValidationFailed(sorted(problems))
-
-
-async def resolve(
-    documents: Sequence[LoadedDocument],
-    directory: Directory,
-    *,
-    group_filter: int | str | None = None,
-) -> tuple[list[DesiredTarget], dict[int, str]]:
-    """Resolve every reference of ``documents``; raise ValidationFailed listing all failures.
-
-    ``group_filter`` (``--target-group``) keeps only documents of that group, by id or name.
-    Returns the desired targets and the channel names by id (for messages and renderings).
-    """
-    resolver = Resolver(directory, group_filter=group_filter)
-    desired = await resolver.resolve(documents)
-    resolver.check()
-    return desired, resolver.channel_names
 
 
 def _communications(

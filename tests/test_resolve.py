@@ -55,3 +55,23 @@ def test_all_or_nothing_cancels_the_rest_on_the_first_failure() -> None:
 
     asyncio.run(go())
     assert finished == []
+
+
+def test_all_or_nothing_leaves_a_shielded_shared_task_running() -> None:
+    """Resolver batches share target-list tasks: one batch's failure must not cancel them
+    under another batch (which would then end in CancelledError, not in the real error)."""
+
+    async def shared_list() -> str:
+        await asyncio.sleep(0.02)
+        return "targets"
+
+    async def fails() -> str:
+        raise LookupError("refused")
+
+    async def go() -> str:
+        shared = asyncio.ensure_future(shared_list())
+        with pytest.raises(LookupError):
+            await all_or_nothing(fails(), asyncio.shield(shared))
+        return await shared  # still there for the other batch
+
+    assert asyncio.run(go()) == "targets"

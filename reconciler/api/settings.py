@@ -64,7 +64,7 @@ def check_endpoint(url: str) -> str:
             f"endpoint {shown} must not contain a user name or password; "
             "credentials come from CAPILLARY_* environment variables"
         )
-    if parsed.query or parsed.fragment:
+    if parsed.query or parsed.fragment or "?" in url or "#" in url:  # empty ones too
         raise ConfigError(f"endpoint {shown} must not have a query string or fragment")
     if scheme == "http" and not is_loopback_host(host):
         raise ConfigError(

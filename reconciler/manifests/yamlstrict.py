@@ -284,7 +284,9 @@ class _Builder:
                 node.line, node.col, f"aliases expand to nesting deeper than {MAX_DEPTH} levels"
             )
         self.doc.values[path] = (node.line, node.col)
-        if isinstance(node, _Scalar):
+        kind = type(node)
+        if kind is _Scalar:
+            assert isinstance(node, _Scalar)
             if node.style:  # quoted or block scalars are always strings
                 return node.value
             value = resolve_plain(node.value)
@@ -294,8 +296,10 @@ class _Builder:
             else:
                 self.doc.plain_non_strings[path] = node.value
             return value
-        if isinstance(node, _Seq):
+        if kind is _Seq:
+            assert isinstance(node, _Seq)
             return [self.build(item, (*path, i)) for i, item in enumerate(node.items)]
+        assert isinstance(node, _Map)
         return self._mapping(node, path)
 
     def _mapping(self, node: _Map, path: Path_) -> dict[str, object]:
@@ -323,9 +327,12 @@ class _Builder:
         # the explicit keys last also leaves their positions in the map, not the anchor's.
         for source in reversed(merges):
             result.update(self._mapping(source, path))
+        keys = self.doc.keys
         for key, value in explicit:
-            self.doc.keys[(*path, key.value)] = (key.line, key.col)
-            result[key.value] = self.build(value, (*path, key.value))
+            name = key.value
+            at = (*path, name)
+            keys[at] = (key.line, key.col)
+            result[name] = self.build(value, at)
         return result
 
 

@@ -58,6 +58,8 @@ def test_https_or_loopback_endpoints_are_accepted(url: str) -> None:
         ("ftp://example.com", "absolute https:// URL"),
         ("eu.api.capillarytech.com", "absolute https:// URL"),
         ("https://api.example.com/?token=x", "query string"),
+        ("https://api.example.com/api?", "query string"),  # empty, but still not a base URL
+        ("https://api.example.com/api#", "fragment"),
     ],
 )
 def test_other_endpoints_are_refused_with_a_clear_error(url: str, reason: str) -> None:

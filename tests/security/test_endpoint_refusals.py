@@ -170,3 +170,19 @@ def test_the_client_for_a_real_endpoint_verifies_tls(
     follows, mode, hostname = asyncio.run(inspect())
     assert (follows, mode, hostname) == (False, ssl.CERT_REQUIRED, True)
     assert lookups == []
+
+
+def test_a_loopback_http_client_holds_a_tls_context_that_trusts_nothing(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain http (loopback only) never negotiates TLS; if it ever did, it would fail closed."""
+    monkeypatch.setenv("CAPILLARY_USERNAME", "demo")
+    monkeypatch.setenv("CAPILLARY_PASSWORD", "demo-password")
+    write_config(repo, "http://127.0.0.1:9", auth="basic")
+
+    async def inspect() -> tuple[ssl.VerifyMode, bool, int]:
+        async with open_client(select()) as client:
+            context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+            return context.verify_mode, context.check_hostname, context.cert_store_stats()["x509"]
+
+    assert asyncio.run(inspect()) == (ssl.CERT_REQUIRED, True, 0)
