@@ -72,9 +72,11 @@ async def make_run_plan(
 ) -> Planned:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
-    Nothing is sent until every manifest is valid. Then each file's targets are read as soon as
-    their names are resolved, and each target is planned as its read arrives; its desired state
-    and read are let go unless it changes. Nothing here writes.
+    Nothing is sent until every manifest passes validation. Then each file's targets are read
+    as soon as their names are resolved, and each target is planned as its read arrives; its
+    desired state and read are let go once it is planned. A name that does not resolve fails
+    the run with every such problem, possibly after other targets were read. Nothing here
+    writes.
     """
     now = now or datetime.now(UTC)
     loader = ManifestLoader(
