@@ -151,6 +151,8 @@ class OAuthAuth(httpx.Auth):
         self._stats = stats if stats is not None else ClientStats()
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
+        self._fetches = 0  # token fetches that have ended, well or not
+        self._failure: AttemptFailure | None = None  # how the last one failed, if it did
 
     def __repr__(self) -> str:
         return "OAuthAuth(***)"
@@ -168,14 +170,28 @@ class OAuthAuth(httpx.Auth):
         while True:
             token = self._fresh(rejected)
             if token is None:
+                fetches_before = self._fetches
                 async with self._lock:
                     # Re-check under the lock: another request may have fetched one meanwhile.
                     token = self._fresh(rejected)
+                    if token is None and self._fetches != fetches_before and self._failure:
+                        # The fetch this request waited for was refused or answered badly: so
+                        # is this attempt, without asking again at once. Its retry, after
+                        # backoff, fetches anew. One failing fetch, not one per waiting request.
+                        raise _again(self._failure)
                     if token is None:
                         started = self._clock()
-                        response = yield self._token_request(request)
-                        await response.aread()
-                        token = self._accept(response, started)
+                        failure: AttemptFailure | None = None
+                        try:
+                            response = yield self._token_request(request)
+                            await response.aread()
+                            token = self._accept(response, started)
+                        except AttemptFailure as raised:
+                            failure = raised
+                            raise
+                        finally:  # also when the transport failed (then waiters try again)
+                            self._fetches += 1
+                            self._failure = failure
             request.headers[OAUTH_TOKEN_HEADER] = token
             response = yield request
             if response.status_code != 401 or rejected is not None:
@@ -240,6 +256,20 @@ class OAuthAuth(httpx.Auth):
         self._token = _Token(value=value, renew_at=started + float(ttl) - early)
         log.debug("OAuth token obtained, valid %.0f s, renewed after %.1f s", ttl, ttl - early)
         return value
+
+
+def _again(failure: AttemptFailure) -> AttemptFailure:
+    """The same failure for another request (each raise gets its own exception object)."""
+    return AttemptFailure(
+        failure.error_type,
+        failure.detail,
+        reason=failure.reason,
+        retryable=failure.retryable,
+        status=failure.status,
+        outage=failure.outage,
+        throttled=failure.throttled,
+        retry_after=failure.retry_after,
+    )
 
 
 def _is_header_safe(value: str) -> bool:

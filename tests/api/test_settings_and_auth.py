@@ -7,10 +7,22 @@ import base64
 import json
 import socket
 import ssl
+from collections.abc import Callable
 
 import httpx
 import pytest
-from apikit import BASE, COMMUNICATION, FakeTime, Recorder, envelope, settings, token_response
+from apikit import (
+    BASE,
+    COMMUNICATION,
+    FakeTime,
+    Recorder,
+    Reply,
+    ScriptedServer,
+    Seen,
+    envelope,
+    settings,
+    token_response,
+)
 
 from reconciler.api import (
     BasicCredentials,
@@ -21,7 +33,7 @@ from reconciler.api import (
     credentials_from_env,
 )
 from reconciler.api.auth import basic_authorization, md5_hex
-from reconciler.errors import AuthError, ConfigError
+from reconciler.errors import ApiError, AuthError, ConfigError
 from reconciler.redact import scrub
 
 pytestmark = pytest.mark.anyio
@@ -202,6 +214,48 @@ async def test_token_is_fetched_once_for_many_concurrent_requests() -> None:
     api = [r for r in rec.requests if "communications" in r.url.path]
     assert {r.headers["x-cap-api-oauth-token"] for r in api} == {"tok-A-123456"}
     assert client.stats.token_requests == 1
+
+
+async def test_requests_waiting_for_a_failed_token_fetch_share_its_failure(
+    scripted_server: Callable[[Callable[[Seen], Reply]], ScriptedServer],
+) -> None:
+    """One failing fetch, not one per waiting request: 4 concurrent calls (the client's first
+    window) with no retries, all waiting while a slow token fetch fails, ask for a token once."""
+
+    def script(seen: Seen) -> Reply:
+        if seen.path == "/v3/oauth/token/generate":
+            body = {"data": None, "errors": [{"code": 500, "message": "token service down"}]}
+            return Reply(500, body, delay=0.2)
+        return Reply(200, {"data": [], "errors": []})
+
+    server = scripted_server(script)
+    async with CapillaryClient(settings(server.url, credentials=OAUTH, max_attempts=1)) as client:
+        results = await asyncio.gather(
+            *(client.get_communications(1, n) for n in range(4)), return_exceptions=True
+        )
+    assert server.paths() == ["/v3/oauth/token/generate"]
+    assert all(isinstance(r, ApiError) for r in results), results
+    assert all("OAuth token request failed" in str(r) for r in results), results
+
+
+async def test_after_a_failed_token_fetch_a_later_request_fetches_again() -> None:
+    answers = iter([500, 200])
+
+    def script(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/v3/oauth/token/generate"):
+            if next(answers) == 500:
+                return envelope(None, [{"code": 500, "message": "down"}], status=500)
+            return token_response("tok-C-123456", 300)
+        return envelope([COMMUNICATION])
+
+    rec = Recorder(script)
+    async with CapillaryClient(
+        settings(credentials=OAUTH, max_attempts=1), transport=rec.transport()
+    ) as client:
+        with pytest.raises(ApiError):
+            await client.get_communications(1, 1)
+        assert (await client.get_communications(1, 2))[0].id == 11
+    assert rec.paths().count("/v3/oauth/token/generate") == 2
 
 
 async def test_token_is_renewed_before_its_ttl_elapses(fake_time: FakeTime) -> None:
