@@ -133,8 +133,16 @@ class LoadResult:
         return not self.diagnostics
 
 
-def find_manifest_files(paths: Iterable[str]) -> tuple[list[Path], list[Diagnostic]]:
-    """Expand files and directories (recursively, sorted) into manifest files."""
+def find_manifest_files(
+    paths: Iterable[str], root: Path | None = None
+) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand files and directories (recursively, sorted) into manifest files.
+
+    With ``root``, a file found in a directory through a link that leads out of both that
+    directory and ``root`` is a problem, not a manifest: a pull request adding
+    ``manifests/x.yaml -> ~/.netrc`` must not get that file's content quoted back in error
+    messages (SPEC §7). Files and directories given by name are read wherever they are.
+    """
     found: list[Path] = []
     problems: list[Diagnostic] = []
     for given in paths:
@@ -151,6 +159,25 @@ def find_manifest_files(paths: Iterable[str]) -> tuple[list[Path], list[Diagnost
                 problems.append(
                     Diagnostic(given, 0, 0, "no manifests (*.yaml, *.yml) in this directory")
                 )
+            if root is not None:
+                inside = path.resolve()
+                outside = [
+                    f
+                    for f in files
+                    if not f.resolve().is_relative_to(inside)
+                    and not f.resolve().is_relative_to(root)
+                ]
+                problems.extend(
+                    Diagnostic(
+                        _display(f),
+                        0,
+                        0,
+                        "is a link to a file outside the repository; manifests are read only "
+                        "from inside it",
+                    )
+                    for f in outside
+                )
+                files = [f for f in files if f not in outside]
             found.extend(files)
         elif path.is_file():
             found.append(path)
@@ -182,7 +209,7 @@ class ManifestLoader:
         self._variables = variables or {}
         self._root = (root or Path.cwd()).resolve()
         self._checks = CrossDocumentChecks()
-        self.files, self.diagnostics = find_manifest_files(paths)
+        self.files, self.diagnostics = find_manifest_files(paths, self._root)
         self.shown: list[str] = []
 
     def load(self, file: Path) -> list[LoadedDocument]:
