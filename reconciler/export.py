@@ -284,11 +284,10 @@ def write_files(
         if file.path.exists():
             from reconciler.export_merge import merge_into
 
-            text = merge_into(file.path.read_text(encoding="utf-8"), file.text, variables)
-            if not _same_content(
-                text, file.text, variables or {}
-            ):  # never trade exactness for comments
-                text = file.text
+            base = file.path.parent
+            text = merge_into(file.path.read_text(encoding="utf-8"), file.text, variables, base)
+            if not _same_content(text, file.text, variables or {}, base):
+                text = file.text  # never trade exactness for comments
         else:
             text = file.text
         file.path.write_text(text, encoding="utf-8")
@@ -296,21 +295,38 @@ def write_files(
     return written
 
 
-def _same_content(merged: str, exported: str, variables: Mapping[str, str]) -> bool:
+def _same_content(
+    merged: str, exported: str, variables: Mapping[str, str], base_dir: Path | None = None
+) -> bool:
     """Everything but ``metadata`` (which the user may have renamed or labelled) reads the same
-    once ``${…}`` is interpolated, as the planner will read it."""
+    once ``${…}`` is interpolated and template files are read, as the planner will read it."""
     try:
         a, b = read_documents(merged), read_documents(exported)
     except Exception:
         return False
     if len(a) != 1 or not isinstance(a[0].value, dict) or a[0].ambiguous:
         return False
+    _inline_template_files(a[0].value, base_dir)
     mine, theirs = _interpolated(a[0].value, variables), _interpolated(b[0].value, variables)
     assert isinstance(mine, dict)
     assert isinstance(theirs, dict)
     return {k: v for k, v in mine.items() if k != "metadata"} == {
         k: v for k, v in theirs.items() if k != "metadata"
     }
+
+
+def _inline_template_files(document: dict[str, object], base_dir: Path | None) -> None:
+    """Replace each readable ``messageTemplateFile`` with the ``messageTemplate`` it stands for
+    (template files are used verbatim, with no ``${…}``: SPEC §3)."""
+    from reconciler.export_merge import template_file_text
+
+    entries = document.get("communications")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and "messageTemplateFile" in entry:
+            text = template_file_text(entry["messageTemplateFile"], base_dir)
+            if text is not None:
+                del entry["messageTemplateFile"]
+                entry["messageTemplate"] = text.replace("${", "$${")  # verbatim once interpolated
 
 
 def _interpolated(value: object, variables: Mapping[str, str]) -> object:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ExportError
@@ -29,11 +30,29 @@ def _same_value(old: object, new: object, variables: Mapping[str, str]) -> bool:
     return old == new
 
 
-def merge_into(existing: str, exported: str, variables: Mapping[str, str] | None = None) -> str:
+def template_file_text(name: object, base_dir: Path | None) -> str | None:
+    """The content of a ``messageTemplateFile`` as the loader reads it, or None."""
+    if not isinstance(name, str) or base_dir is None:
+        return None
+    from reconciler.manifests.yamlstrict import YamlProblem, decode
+
+    try:
+        return decode((base_dir / name).read_bytes())
+    except (OSError, YamlProblem):
+        return None
+
+
+def merge_into(
+    existing: str,
+    exported: str,
+    variables: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> str:
     """``existing`` with its target, prune and communications made to equal ``exported``'s.
 
     A value that already means the same (e.g. ``${sender}`` for the live sender) is kept as
-    written.
+    written, and so is a ``messageTemplateFile`` (relative to ``base_dir``) whose content is
+    still the live template.
     """
     variables = variables or {}
     from ruamel.yaml import YAML
@@ -63,10 +82,15 @@ def merge_into(existing: str, exported: str, variables: Mapping[str, str] | None
         if target is None:
             old["communications"].append(entry)
             continue
+        keep_file = template_file_text(target.get("messageTemplateFile"), base_dir) == entry.get(
+            "messageTemplate"
+        )
         for field in list(target):
-            if field not in entry:
+            if field not in entry and not (keep_file and field == "messageTemplateFile"):
                 del target[field]
         for field, value in entry.items():
+            if keep_file and field == "messageTemplate":
+                continue
             if field not in target or not _same_value(target[field], value, variables):
                 target[field] = value
     stream = io.StringIO()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
+
+from ruamel.yaml import YAML
 
 from tests.e2e.conftest import Run
 
@@ -95,6 +98,68 @@ def test_force_keeps_variable_references_that_still_mean_the_live_value(
     )
     assert cli("export", "--target-group", "2163", "--out-dir", "exported", "--force")[0] == 0
     assert "sender: ${sender}" in path.read_text()
+    code, out, _ = cli("plan", "exported")
+    assert code == 0
+    assert out.strip().endswith("No changes. Live state matches the manifests.")
+
+
+def _use_template_file(path: Path, index: int, name: str) -> tuple[str, object]:
+    """Move entry ``index``'s messageTemplate into the file ``name`` next to the manifest."""
+    yaml = YAML(typ="rt")
+    document = yaml.load(path.read_text())
+    entry = document["communications"][index]
+    (path.parent / name).write_text(entry["messageTemplate"])
+    del entry["messageTemplate"]
+    entry["messageTemplateFile"] = name
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    path.write_text(stream.getvalue())
+    return str(entry["communicationType"]), entry.get("channel", entry.get("channelId"))
+
+
+def test_force_keeps_a_template_file_whose_content_is_still_live(
+    workspace: Path, cli: Run, sandbox: object
+) -> None:
+    assert cli("export", "--target-group", "2170", "--out-dir", "exported")[0] == 0
+    path = next((workspace / "exported").rglob("weekly-shopper-*.yaml"))
+    kind, _ = _use_template_file(path, 0, "first.txt")
+    assert kind != "CHANGE"
+    store = sandbox.store  # type: ignore[attr-defined]
+    live = [c for c in store.communications(2170, 2401) if c["communicationType"] == "CHANGE"]
+    store.edit_communication(live[0]["id"], message_template="Changed in the UI")
+    assert cli("export", "--target-group", "2170", "--out-dir", "exported", "--force")[0] == 0
+    text = path.read_text()
+    assert "messageTemplateFile: first.txt" in text
+    assert "Changed in the UI" in text
+    code, out, _ = cli("plan", "exported")
+    assert code == 0
+    assert out.strip().endswith("No changes. Live state matches the manifests.")
+
+
+def test_force_writes_a_changed_template_inline_and_leaves_the_file_alone(
+    workspace: Path, cli: Run, sandbox: object
+) -> None:
+    assert cli("export", "--target-group", "2170", "--out-dir", "exported")[0] == 0
+    path = next((workspace / "exported").rglob("weekly-shopper-*.yaml"))
+    kind, channel = _use_template_file(path, 0, "first.txt")
+    before = (path.parent / "first.txt").read_text()
+    store = sandbox.store  # type: ignore[attr-defined]
+    channel_id = (
+        channel
+        if isinstance(channel, int)
+        else {c["name"]: c["id"] for c in store.channels()}[channel]
+    )
+    live = [
+        c
+        for c in store.communications(2170, 2401)
+        if (c["communicationType"], c["channelId"]) == (kind, channel_id)
+    ]
+    store.edit_communication(live[0]["id"], message_template="Rewritten in the UI")
+    assert cli("export", "--target-group", "2170", "--out-dir", "exported", "--force")[0] == 0
+    text = path.read_text()
+    assert "messageTemplateFile" not in text
+    assert "Rewritten in the UI" in text
+    assert (path.parent / "first.txt").read_text() == before  # it may be shared: not rewritten
     code, out, _ = cli("plan", "exported")
     assert code == 0
     assert out.strip().endswith("No changes. Live state matches the manifests.")
