@@ -163,9 +163,8 @@ def find_manifest_files(
                 inside = path.resolve()
                 outside = [
                     f
-                    for f in files
-                    if not f.resolve().is_relative_to(inside)
-                    and not f.resolve().is_relative_to(root)
+                    for f, real in ((f, f.resolve()) for f in files)
+                    if not real.is_relative_to(inside) and not real.is_relative_to(root)
                 ]
                 problems.extend(
                     Diagnostic(
