@@ -46,9 +46,7 @@ async def run_apply(
             if options.plan_file is not None:
                 plan = _load_saved(options.plan_file, settings)
             else:
-                plan = (
-                    await make_run_plan(settings, selection, client, parallelism=parallelism)
-                ).plan
+                plan = await make_run_plan(settings, selection, client, parallelism=parallelism)
             _show(plan, console)
             if not plan.has_changes:
                 return 1 if plan.unreadable else 0

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Coroutine
 
     from reconciler.plan import Plan
-    from reconciler.planning import Planned, Selection
+    from reconciler.planning import Selection
 
 T = TypeVar("T")
 
@@ -198,7 +198,7 @@ def _run_async(coroutine: Coroutine[object, object, T]) -> T:
     return box[0]
 
 
-def _run_plan(selection: Selection, *, parallelism: int | None = None) -> Planned:
+def _run_plan(selection: Selection, *, parallelism: int | None = None) -> Plan:
     from reconciler.config import Settings
     from reconciler.planning import make_run_plan
     from reconciler.session import open_client
@@ -206,7 +206,7 @@ def _run_plan(selection: Selection, *, parallelism: int | None = None) -> Planne
     settings = _settings()
     assert isinstance(settings, Settings)
 
-    async def go() -> Planned:
+    async def go() -> Plan:
         async with open_client(settings, parallelism=parallelism) as client:
             return await make_run_plan(
                 settings, selection, client, parallelism=parallelism or settings.env.parallelism
@@ -250,13 +250,13 @@ def plan(
 ) -> int:
     """Read live state and print what apply would change (SPEC §4, §5)."""
     _check_choice("--format", fmt, ("text", "json", "markdown"))
-    planned = _run_plan(_selection(paths, select, target_group, shard))
+    plan = _run_plan(_selection(paths, select, target_group, shard))
     if out is not None:
-        out.write_text(planned.plan.to_json(), encoding="utf-8")
-    _show_plan(planned.plan, fmt, drift=False)
-    if planned.plan.unreadable:
+        out.write_text(plan.to_json(), encoding="utf-8")
+    _show_plan(plan, fmt, drift=False)
+    if plan.unreadable:
         return 1
-    return 2 if detailed_exitcode and planned.plan.has_changes else 0
+    return 2 if detailed_exitcode and plan.has_changes else 0
 
 
 @app.command()
@@ -268,11 +268,11 @@ def drift(
 ) -> int:
     """Report changes made outside git, with who made them and when; exit 2 on drift."""
     _check_choice("--format", fmt, ("text", "json", "markdown"))
-    planned = _run_plan(_selection(paths, select, target_group, None))
-    _show_plan(planned.plan, fmt, drift=True)
-    if planned.plan.unreadable:
+    plan = _run_plan(_selection(paths, select, target_group, None))
+    _show_plan(plan, fmt, drift=True)
+    if plan.unreadable:
         return 1
-    return 2 if planned.plan.has_changes else 0
+    return 2 if plan.has_changes else 0
 
 
 @app.command()

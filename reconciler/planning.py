@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -43,14 +43,6 @@ class Selection:
     shard: tuple[int, int] | None = None
 
 
-@dataclass
-class Planned:
-    """A plan and the channel names it was made with."""
-
-    plan: Plan
-    channels: dict[int, str] = field(default_factory=dict)
-
-
 async def _read(client: Reader, ref: tuple[int, int]) -> LiveRead:
     """One target's live state; a failure is that target's alone, except authentication and
     permission failures, which stop the run (every other read would fail the same way)."""
@@ -69,7 +61,7 @@ async def make_run_plan(
     *,
     parallelism: int,
     now: datetime | None = None,
-) -> Planned:
+) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
     Nothing is sent until every manifest passes validation. Then each file's targets are read
@@ -144,16 +136,14 @@ async def make_run_plan(
         await _cancel([*batches, *workers])
         await resolver.close()
 
-    channels = dict(resolver.channel_names)
-    shell = make_plan([], {}, settings.environment, now, channels=channels)
-    plan = Plan(
+    shell = make_plan([], {}, settings.environment, now, channels=resolver.channel_names)
+    return Plan(
         environment=shell.environment,
         generatedAt=shell.generatedAt,
         targets=tuple(planned[ref] for ref in sorted(planned)),
         warnings=shell.warnings,
         channels=shell.channels,
     )
-    return Planned(plan, channels)
 
 
 class _Failures:

@@ -55,7 +55,7 @@ def test_an_upsert_answer_that_differs_from_what_was_sent_fails_the_target(
             planned = await make_run_plan(
                 settings, Selection(paths=(str(repo / "manifests"),)), client, parallelism=4
             )
-            result = await Applier(client).apply(planned.plan)
+            result = await Applier(client).apply(planned)
         assert not result.ok
         return [f"{o.status}: {o.message}" for o in result.outcomes]
 

@@ -108,7 +108,7 @@ def test_export_of_any_live_state_plans_to_no_changes(
                 root=tmp_path,
             )
             write_files(files, force=False)
-            return (await make_run_plan(settings_, Selection(), client, parallelism=4)).plan
+            return await make_run_plan(settings_, Selection(), client, parallelism=4)
 
     plan = asyncio.run(run())
     assert not plan.has_changes, plan.to_json()  # type: ignore[attr-defined]

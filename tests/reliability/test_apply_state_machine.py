@@ -203,11 +203,9 @@ class ApplyHistory(RuleBasedStateMachine):
                 client_settings, transport=httpx.ASGITransport(app=app)
             ) as client:
                 planned = await make_run_plan(config, Selection(), client, parallelism=4)
-                if planned.plan.unreadable:
+                if planned.unreadable:
                     return False
-                result = await Applier(client, parallelism=4, settle_seconds=0.0).apply(
-                    planned.plan
-                )
+                result = await Applier(client, parallelism=4, settle_seconds=0.0).apply(planned)
                 return result.ok
         except ApiError:  # the names could not be resolved: nothing was planned or written
             return False
