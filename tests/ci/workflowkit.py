@@ -21,7 +21,7 @@ from reconciler.redact import SECRET_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
-DOCS = ROOT / "README.md"  # its "Running in CI" section
+DOCS = ROOT / "docs" / "ci.md"  # the "Running in CI" page
 VENV_BIN = Path(sys.executable).parent
 GITOPS = ("plan", "apply", "drift")  # the workflows of issue 8; ci.yml is the tool's own tests
 

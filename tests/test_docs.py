@@ -1,0 +1,102 @@
+"""The user's manual: every relative link and anchor in README.md and docs/ resolves, the
+README stays a front door, and no user-facing page cites the internal specification."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^(`{3,}|~{3,})")
+
+
+def prose(text: str) -> str:
+    """The text outside fenced code blocks (links inside code are not links)."""
+    out, fence = [], ""
+    for line in text.splitlines():
+        match = FENCE.match(line.lstrip())
+        if match and (not fence or match.group(1).startswith(fence)):
+            fence = "" if fence else match.group(1)[:3]
+            continue
+        if not fence:
+            out.append(line)
+    return "\n".join(out)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"`", "", heading.strip().lower())
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    result: set[str] = set()
+    for line in prose(path.read_text(encoding="utf-8")).splitlines():
+        match = re.match(r"^#{1,6} (.+)$", line)
+        if not match:
+            continue
+        base = slug(match.group(1))
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        result.add(base if count == 0 else f"{base}-{count}")
+    return result
+
+
+def links(path: Path) -> list[str]:
+    return LINK.findall(prose(path.read_text(encoding="utf-8")))
+
+
+def test_the_manual_has_its_pages() -> None:
+    names = {p.name for p in PAGES}
+    for page in (
+        "manifests.md",
+        "cli.md",
+        "planning.md",
+        "configuration.md",
+        "ci.md",
+        "guarantees.md",
+        "api-assumptions.md",
+        "troubleshooting.md",
+    ):
+        assert page in names
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
+    problems = []
+    for target in links(page):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
+            continue
+        file_part, _, anchor = target.partition("#")
+        dest = (page.parent / file_part).resolve() if file_part else page
+        if not dest.exists():
+            problems.append(f"{target}: no such file")
+        elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+            problems.append(f"{target}: no such anchor")
+    assert problems == []
+
+
+def test_every_manual_page_is_linked_from_the_readme() -> None:
+    linked = {(ROOT / t.partition("#")[0]).resolve() for t in links(ROOT / "README.md")}
+    for page in (ROOT / "docs").glob("*.md"):
+        assert page.resolve() in linked, page.name
+
+
+def test_the_readme_is_a_front_door() -> None:
+    assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 250
+
+
+@pytest.mark.parametrize("page", [*PAGES, ROOT / ".pre-commit-hooks.yaml"], ids=lambda p: p.name)
+def test_user_facing_pages_cite_no_internal_specification(page: Path) -> None:
+    assert "SPEC" not in page.read_text(encoding="utf-8")
+
+
+def test_slug_follows_github() -> None:
+    assert slug("Adopting an existing programme: export") == "adopting-an-existing-programme-export"
+    assert slug("`--changed-since` and bases") == "--changed-since-and-bases"
