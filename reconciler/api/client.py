@@ -26,6 +26,13 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from reconciler.api.auth import KIND_EXTENSION, make_auth
+from reconciler.api.bounds import (
+    ACCEPT_ENCODING,
+    BodyProblem,
+    body_failure,
+    deadline_failure,
+    limit_body,
+)
 from reconciler.api.envelope import classify, classify_transport_error, classify_unexpected
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
 from reconciler.api.logs import log
@@ -268,6 +275,8 @@ class CapillaryClient:
             headers={
                 "User-Agent": settings.user_agent,
                 "Accept": "application/json",
+                # Only what ``bounds`` decodes within the size limit (httpx would add br, zstd).
+                "Accept-Encoding": ACCEPT_ENCODING,
                 # Capillary documents Content-Type as required on every request, GETs included.
                 "Content-Type": "application/json",
             },
@@ -401,14 +410,27 @@ class CapillaryClient:
             )
             failure: AttemptFailure | None = None
             data: object = None
+            # One deadline for all of it, token fetch, connect, send and the whole answer: the
+            # read timeout alone is per read, and a trickling server never trips it (issue 14).
+            deadline = asyncio.timeout(self.settings.effective_deadline)
             try:
-                response = await self._http.send(request)
+                async with deadline:
+                    response = await self._http.send(request)
             except AttemptFailure as raised:  # the token endpoint failed inside the auth flow
                 failure = raised
+            except BodyProblem as problem:  # over the size limit, or a broken encoding
+                failure = body_failure(problem, write=write, sent=trace.sent)
             except httpx.HTTPError as exc:
                 failure = classify_transport_error(exc, write=write, sent=trace.sent)
             except ApiError:
                 raise
+            except TimeoutError as exc:
+                if deadline.expired():
+                    failure = deadline_failure(
+                        self.settings.effective_deadline, write=write, sent=trace.sent
+                    )
+                else:
+                    failure = classify_unexpected(exc, write=write, sent=trace.sent)
             except Exception as exc:  # e.g. an in-process app crashing: still an ApiError
                 failure = classify_unexpected(exc, write=write, sent=trace.sent)
             else:
@@ -483,6 +505,8 @@ class CapillaryClient:
         label = f"attempt {trace.attempt}" if isinstance(trace, _Trace) else "token"
         # Method, path and status only: never headers, bodies or query strings.
         log.debug("%s %s -> %d (%s)", request.method, request.url.path, response.status_code, label)
+        # Before anything reads the body, token and 401 answers included (issue 14).
+        limit_body(response, self.settings.max_response_bytes)
 
     def _parse(
         self, adapter: TypeAdapter[M], data: object, method: str, path: str, *, write: bool = False
