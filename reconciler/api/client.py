@@ -33,7 +33,12 @@ from reconciler.api.bounds import (
     deadline_failure,
     limit_body,
 )
-from reconciler.api.envelope import classify, classify_transport_error, classify_unexpected
+from reconciler.api.envelope import (
+    NO_DATA,
+    classify,
+    classify_transport_error,
+    classify_unexpected,
+)
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
 from reconciler.api.logs import log
 from reconciler.api.retry import (
@@ -316,7 +321,7 @@ class CapillaryClient:
 
     async def list_target_groups(self) -> list[TargetGroup]:
         path = "/v3/targetGroups"
-        return self._parse(_TARGET_GROUPS, await self._call("GET", path), "GET", path)
+        return self._parse(_TARGET_GROUPS, await self._call("GET", path), "GET", path, listing=True)
 
     async def get_target_group(self, group_id: int) -> TargetGroup:
         path = f"/v3/targetGroups/{_id(group_id, 'target group id')}"
@@ -324,15 +329,16 @@ class CapillaryClient:
 
     async def list_targets(self, group_id: int) -> list[Target]:
         path = f"/v3/targetGroups/{_id(group_id, 'target group id')}/targets"
-        return self._parse(_TARGETS, await self._call("GET", path), "GET", path)
+        return self._parse(_TARGETS, await self._call("GET", path), "GET", path, listing=True)
 
     async def list_channels(self) -> list[Channel]:
         path = "/v3/targetGroups/channels"
-        return self._parse(_CHANNELS, await self._call("GET", path), "GET", path)
+        return self._parse(_CHANNELS, await self._call("GET", path), "GET", path, listing=True)
 
     async def get_communications(self, group_id: int, target_id: int) -> list[Communication]:
         path = _communications_path(group_id, target_id)
-        return self._parse(_COMMUNICATIONS, await self._call("GET", path), "GET", path)
+        data = await self._call("GET", path)
+        return self._parse(_COMMUNICATIONS, data, "GET", path, listing=True)
 
     async def upsert_communications(
         self, group_id: int, target_id: int, writes: Sequence[CommunicationWrite]
@@ -509,12 +515,25 @@ class CapillaryClient:
         limit_body(response, self.settings.max_response_bytes)
 
     def _parse(
-        self, adapter: TypeAdapter[M], data: object, method: str, path: str, *, write: bool = False
+        self,
+        adapter: TypeAdapter[M],
+        data: object,
+        method: str,
+        path: str,
+        *,
+        write: bool = False,
+        listing: bool = False,
     ) -> M:
-        """Validate ``data`` into wire models; a mismatch is the server's fault, not ours."""
+        """Validate ``data`` into wire models; a mismatch is the server's fault, not ours.
+
+        ``"data": null`` in a good answer to a list read is an empty list (SPEC §9). An
+        envelope without ``data`` is never "nothing there" (SPEC §4: a failed read plans
+        nothing), nor is a null answer to a write (its outcome is judged by a re-read).
+        """
         problem = ""
-        if data is None:
-            # "No data" is never read as "nothing there" (SPEC §4: a failed read plans nothing).
+        if data is None and listing and not write:
+            return adapter.validate_python([])
+        if data is None or data is NO_DATA:
             problem = "the envelope has no data"
         else:
             try:
