@@ -23,6 +23,10 @@ from reconciler.errors import AmbiguousWriteError, ServerError, TransportError
 # What the client asks for; anything else a server sends anyway reaches the JSON decoder raw.
 ACCEPT_ENCODING = "gzip, deflate"
 _MiB = 1024 * 1024
+# Decoded output is produced at most this much at a time per coding, so that even stacked
+# codings hold little in memory at once; more codings than this are refused.
+_STEP = 64 * 1024
+_MAX_CODINGS = 3
 
 
 class BodyProblem(Exception):
@@ -70,7 +74,7 @@ class _Decoder:
     def feed(self, data: bytes) -> Iterator[bytes]:
         pending = data
         while pending and not self._zlib.eof:
-            room = self._limit - self._produced + 1
+            room = min(self._limit - self._produced + 1, _STEP)
             try:
                 out = self._zlib.decompress(pending, room)
             except zlib.error:
@@ -88,8 +92,10 @@ class _Decoder:
             if out:
                 yield out
             tail = self._zlib.unconsumed_tail
-            if not out and len(tail) >= len(pending):
-                break  # no progress: zlib keeps what it needs internally
+            if not out and len(tail) >= len(pending):  # no progress: never loop, never drop
+                raise BodyProblem(
+                    f"the answer's {self._coding} encoding is broken", too_large=False
+                )
             pending = tail
         # Data after the end of the stream (a second gzip member, trailing bytes) is ignored,
         # as httpx does.
@@ -159,6 +165,12 @@ def limit_body(response: httpx.Response, limit: int) -> None:
         del response.headers["content-encoding"]
     if any(coding not in ("gzip", "deflate") for coding in codings):
         codings = []  # not asked for (e.g. br): passed on raw, so it fails as "not JSON"
+    if len(codings) > _MAX_CODINGS:
+        raise BodyProblem(
+            f"the answer is encoded {len(codings)} times over ({', '.join(codings[:5])}, …); "
+            "that is not the API's",
+            too_large=True,
+        )
     if hasattr(response, "_content"):  # already in memory (test transports): just measure it
         if len(response.content) > limit:
             raise _too_large("answer", limit)

@@ -403,3 +403,52 @@ def test_plan_reports_an_oversized_answer_as_an_unreadable_target_and_the_limit_
         code, out, err = cli("plan")
     assert code == 0, err  # the same answer, now within the limit
     assert "create" in out
+
+
+def test_stacked_encodings_are_bounded_too() -> None:
+    import gzip
+
+    payload = envelope_bytes([])
+    for _ in range(4):
+        payload = gzip.compress(payload)
+    server = RawServer(
+        lambda conn, request: answer(
+            conn, payload, headers={"Content-Encoding": "gzip, gzip, gzip, gzip"}
+        )
+    )
+    with server:
+        timed(read_communications, client_settings(server.url))
+    assert "encoded 4 times over" in last_error().message
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_broken_encoding_is_a_bad_body(encoding: str) -> None:
+    server = RawServer(
+        lambda conn, request: answer(
+            conn, b"\x1f\x8b not really", headers={"Content-Encoding": encoding}
+        )
+    )
+    with server:
+        timed(read_communications, client_settings(server.url, max_attempts=2))
+    assert f"the answer's {encoding} encoding is broken" in last_error().message
+    assert len(server.requests) == 2  # retried, like a truncated body
+
+
+def test_raw_deflate_and_a_deflate_stream_are_both_read() -> None:
+    import zlib
+
+    body = envelope_bytes([])
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    for payload in (zlib.compress(body), raw.compress(body) + raw.flush()):
+        server = RawServer(
+            lambda conn, request, payload=payload: answer(
+                conn, payload, headers={"Content-Encoding": "deflate"}
+            )
+        )
+
+        async def go(url: str) -> list[object]:
+            async with CapillaryClient(client_settings(url)) as client:
+                return list(await client.get_communications(1, 2))
+
+        with server:
+            assert asyncio.run(go(server.url)) == []
