@@ -19,7 +19,7 @@ import typer
 from reconciler import __version__
 from reconciler.cli_sandbox import sandbox_app
 from reconciler.console import Console
-from reconciler.errors import ReconcilerError, UsageError
+from reconciler.errors import Interrupted, ReconcilerError, UsageError
 from reconciler.redact import register_environment, scrub
 
 if TYPE_CHECKING:
@@ -189,13 +189,42 @@ def _run_async(coroutine: Coroutine[object, object, T]) -> T:
     """
     import asyncio
 
+    from reconciler.interrupts import Watch, sigterm_cancels_task
+
     box: list[T] = []
+    watches: list[Watch] = []
 
     async def main() -> None:
-        box.append(await coroutine)
+        # SIGTERM (a cancelled CI job) ends a reading run at once (issue 14).
+        with sigterm_cancels_task(_hung) as watch:
+            watches.append(watch)
+            try:
+                box.append(await coroutine)
+            except asyncio.CancelledError:
+                if watch.signalled is None:
+                    raise  # Ctrl-C: asyncio.run turns it into KeyboardInterrupt
+            if watch.signalled is not None:
+                raise Interrupted(_interrupted_message(watch.signalled))
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # typer would end it silently with 130
+        raise Interrupted(_interrupted_message("Ctrl-C"), 130) from None
+    finally:
+        for watch in watches:
+            watch.stop()
     return box[0]
+
+
+def _interrupted_message(signal_name: str) -> str:
+    return f"interrupted by {signal_name} before the run completed; nothing was written"
+
+
+def _hung(signal_name: str) -> None:
+    """The watchdog: the interrupted run did not unwind in time; report and leave now."""
+    _globals.out.error(_interrupted_message(signal_name))
+    _flush()
+    os._exit(1)
 
 
 def _run_plan(selection: Selection, *, parallelism: int | None = None) -> Plan:
@@ -297,8 +326,6 @@ def apply(
     target_group: TargetGroupOption = None,
 ) -> int:
     """Make the live state match the manifests (SPEC §6); exit 3 unsafe, 4 stale plan."""
-    import asyncio
-
     from reconciler.apply_run import ApplyOptions, run_apply
     from reconciler.config import Settings
 
@@ -316,7 +343,7 @@ def apply(
         force=force,
         report=report,
     )
-    return asyncio.run(run_apply(settings, selection, options, _globals.out))
+    return _run_async(run_apply(settings, selection, options, _globals.out))
 
 
 @app.command()

@@ -33,6 +33,7 @@ class EnvironmentConfig(_Strict):
     maxDeactivatePercent: int | float = Field(25, ge=0, le=100)
     connectTimeout: int | float = Field(5, gt=0)
     readTimeout: int | float = Field(30, gt=0)
+    maxResponseMiB: int = Field(16, ge=1, le=1024, description="largest answer accepted, decoded")
     vars: dict[str, str] = Field(default_factory=dict)
 
 

@@ -8,6 +8,7 @@
     ├── PlanError                   planning could not complete (e.g. unreadable targets)
     ├── ApplyRefused                apply would not start; carries its exit code (1, 3 or 4)
     ├── ExportError                 export could not write what was asked
+    ├── Interrupted                 SIGTERM ended a run before it completed
     └── ApiError                    the Capillary API (or the transport) failed
         ├── AuthError               401, or credentials rejected by the token endpoint
         ├── PermissionDenied        403
@@ -87,6 +88,14 @@ class ApplyRefused(ReconcilerError):
 
 class ExportError(ReconcilerError):
     """Export could not write what was asked; nothing was written."""
+
+
+class Interrupted(ReconcilerError):
+    """A signal ended the run before it completed: exit 1 for SIGTERM, 130 for Ctrl-C."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class ApiError(ReconcilerError):

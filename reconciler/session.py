@@ -44,6 +44,7 @@ def client_settings(
         rate_limit_per_minute=rate,
         connect_timeout=float(env.connectTimeout),
         read_timeout=float(env.readTimeout),
+        max_response_bytes=env.maxResponseMiB * 1024 * 1024,
     )
 
 

@@ -26,7 +26,19 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from reconciler.api.auth import KIND_EXTENSION, make_auth
-from reconciler.api.envelope import classify, classify_transport_error, classify_unexpected
+from reconciler.api.bounds import (
+    ACCEPT_ENCODING,
+    BodyProblem,
+    body_failure,
+    deadline_failure,
+    limit_body,
+)
+from reconciler.api.envelope import (
+    NO_DATA,
+    classify,
+    classify_transport_error,
+    classify_unexpected,
+)
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
 from reconciler.api.logs import log
 from reconciler.api.retry import (
@@ -268,6 +280,8 @@ class CapillaryClient:
             headers={
                 "User-Agent": settings.user_agent,
                 "Accept": "application/json",
+                # Only what ``bounds`` decodes within the size limit (httpx would add br, zstd).
+                "Accept-Encoding": ACCEPT_ENCODING,
                 # Capillary documents Content-Type as required on every request, GETs included.
                 "Content-Type": "application/json",
             },
@@ -307,7 +321,7 @@ class CapillaryClient:
 
     async def list_target_groups(self) -> list[TargetGroup]:
         path = "/v3/targetGroups"
-        return self._parse(_TARGET_GROUPS, await self._call("GET", path), "GET", path)
+        return self._parse(_TARGET_GROUPS, await self._call("GET", path), "GET", path, listing=True)
 
     async def get_target_group(self, group_id: int) -> TargetGroup:
         path = f"/v3/targetGroups/{_id(group_id, 'target group id')}"
@@ -315,15 +329,16 @@ class CapillaryClient:
 
     async def list_targets(self, group_id: int) -> list[Target]:
         path = f"/v3/targetGroups/{_id(group_id, 'target group id')}/targets"
-        return self._parse(_TARGETS, await self._call("GET", path), "GET", path)
+        return self._parse(_TARGETS, await self._call("GET", path), "GET", path, listing=True)
 
     async def list_channels(self) -> list[Channel]:
         path = "/v3/targetGroups/channels"
-        return self._parse(_CHANNELS, await self._call("GET", path), "GET", path)
+        return self._parse(_CHANNELS, await self._call("GET", path), "GET", path, listing=True)
 
     async def get_communications(self, group_id: int, target_id: int) -> list[Communication]:
         path = _communications_path(group_id, target_id)
-        return self._parse(_COMMUNICATIONS, await self._call("GET", path), "GET", path)
+        data = await self._call("GET", path)
+        return self._parse(_COMMUNICATIONS, data, "GET", path, listing=True)
 
     async def upsert_communications(
         self, group_id: int, target_id: int, writes: Sequence[CommunicationWrite]
@@ -401,14 +416,27 @@ class CapillaryClient:
             )
             failure: AttemptFailure | None = None
             data: object = None
+            # One deadline for all of it, token fetch, connect, send and the whole answer: the
+            # read timeout alone is per read, and a trickling server never trips it (issue 14).
+            deadline = asyncio.timeout(self.settings.effective_deadline)
             try:
-                response = await self._http.send(request)
+                async with deadline:
+                    response = await self._http.send(request)
             except AttemptFailure as raised:  # the token endpoint failed inside the auth flow
                 failure = raised
+            except BodyProblem as problem:  # over the size limit, or a broken encoding
+                failure = body_failure(problem, write=write, sent=trace.sent)
             except httpx.HTTPError as exc:
                 failure = classify_transport_error(exc, write=write, sent=trace.sent)
             except ApiError:
                 raise
+            except TimeoutError as exc:
+                if deadline.expired():
+                    failure = deadline_failure(
+                        self.settings.effective_deadline, write=write, sent=trace.sent
+                    )
+                else:
+                    failure = classify_unexpected(exc, write=write, sent=trace.sent)
             except Exception as exc:  # e.g. an in-process app crashing: still an ApiError
                 failure = classify_unexpected(exc, write=write, sent=trace.sent)
             else:
@@ -483,14 +511,29 @@ class CapillaryClient:
         label = f"attempt {trace.attempt}" if isinstance(trace, _Trace) else "token"
         # Method, path and status only: never headers, bodies or query strings.
         log.debug("%s %s -> %d (%s)", request.method, request.url.path, response.status_code, label)
+        # Before anything reads the body, token and 401 answers included (issue 14).
+        limit_body(response, self.settings.max_response_bytes)
 
     def _parse(
-        self, adapter: TypeAdapter[M], data: object, method: str, path: str, *, write: bool = False
+        self,
+        adapter: TypeAdapter[M],
+        data: object,
+        method: str,
+        path: str,
+        *,
+        write: bool = False,
+        listing: bool = False,
     ) -> M:
-        """Validate ``data`` into wire models; a mismatch is the server's fault, not ours."""
+        """Validate ``data`` into wire models; a mismatch is the server's fault, not ours.
+
+        ``"data": null`` in a good answer to a list read is an empty list (SPEC §9). An
+        envelope without ``data`` is never "nothing there" (SPEC §4: a failed read plans
+        nothing), nor is a null answer to a write (its outcome is judged by a re-read).
+        """
         problem = ""
-        if data is None:
-            # "No data" is never read as "nothing there" (SPEC §4: a failed read plans nothing).
+        if data is None and listing and not write:
+            return adapter.validate_python([])
+        if data is None or data is NO_DATA:
             problem = "the envelope has no data"
         else:
             try:

@@ -36,6 +36,9 @@ _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.Remote
 _AMBIGUOUS_HINT = (
     "the write may or may not have been committed; re-read the target before writing again"
 )
+# What ``classify`` returns for an envelope with no ``data`` member at all: unlike
+# ``"data": null`` (an empty list, SPEC §9), never read as anything.
+NO_DATA: object = object()
 
 
 def excerpt(body: bytes, limit: int = _EXCERPT_CHARS) -> str:
@@ -133,7 +136,7 @@ def classify(response: httpx.Response, *, write: bool, now: float) -> object:
             raise AttemptFailure(
                 ServerError, detail, reason="envelope-errors", retryable=False, status=status
             )
-        return envelope.get("data")
+        return envelope.get("data", NO_DATA)
 
     messages = envelope_messages(envelope.get("errors")) if envelope is not None else []
     if messages:

@@ -6,6 +6,7 @@ Pure values and validation; no I/O and no network. Credentials live in ``auth``.
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass
 
 import httpx
@@ -15,6 +16,9 @@ from reconciler.api.auth import BasicCredentials, OAuthCredentials
 from reconciler.errors import ConfigError
 
 DEFAULT_USER_AGENT = f"reconciler/{__version__}"
+# The most an answer may weigh, decoded (issue 14 item 6): far above any page of targets or
+# communications, far below what would exhaust a CI runner's memory.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 
 def is_loopback_host(host: str) -> bool:
@@ -82,6 +86,12 @@ class ClientSettings:
     bodies; throttling does not count) with no success in between after which the client stops
     sending for the rest of the run. ``None`` means ``max(10, 2 * parallelism)``, so the requests
     that were in flight together when an outage began cannot open it alone; ``0`` disables it.
+
+    ``deadline``: seconds one attempt may take from connecting to the last byte of the answer
+    (``read_timeout`` bounds each read only, so a server sending a byte at a time would never
+    trip it). ``None`` means a little more than ``read_timeout`` (so that a server that says
+    nothing is still reported as a read timeout). ``max_response_bytes``: the most an answer may
+    weigh once decoded (gzip and deflate are decoded here, within that limit).
     """
 
     base_url: str
@@ -99,6 +109,8 @@ class ClientSettings:
     breaker_cooldown: float = 30.0
     adaptive: bool = True
     aimd_decrease: float = 0.5
+    deadline: float | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", check_endpoint(self.base_url))
@@ -109,7 +121,18 @@ class ClientSettings:
             self.rate_limit_per_minute is None or self.rate_limit_per_minute > 0,
             "rateLimit must be a positive number of requests per minute",
         )
-        _require(self.connect_timeout > 0 and self.read_timeout > 0, "timeouts must be positive")
+        _require(
+            all(math.isfinite(t) and t > 0 for t in (self.connect_timeout, self.read_timeout)),
+            "timeouts must be positive",
+        )
+        _require(
+            self.deadline is None or (math.isfinite(self.deadline) and self.deadline > 0),
+            "deadline must be a positive number of seconds",
+        )
+        _require(
+            type(self.max_response_bytes) is int and self.max_response_bytes > 0,
+            "max_response_bytes must be a positive whole number of bytes",
+        )
         _require(self.max_attempts >= 1, "max_attempts must be at least 1")
         _require(0 <= self.backoff_base <= self.backoff_cap, "need 0 <= backoff_base <= cap")
         _require(self.max_retry_after >= 0, "max_retry_after must not be negative")
@@ -119,6 +142,13 @@ class ClientSettings:
         )
         _require(0 < self.aimd_decrease < 1, "aimd_decrease must be between 0 and 1")
         _require(bool(self.user_agent.strip()), "user_agent must not be empty")
+
+    @property
+    def effective_deadline(self) -> float:
+        """Seconds one attempt may take in all (connect, send, the whole answer)."""
+        if self.deadline is None:
+            return round(self.read_timeout * 1.1 + 0.25, 3)
+        return self.deadline
 
     @property
     def effective_breaker_threshold(self) -> int:

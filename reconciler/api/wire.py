@@ -1,15 +1,21 @@
 """Wire models of the Capillary API; they ignore unknown fields (SPEC §2 assumptions).
 
+Reading is tolerant (SPEC §9, issue 14 item 11): what is never diffed (``attribution``: its
+timestamps and actors) can never fail a row; an unreadable value becomes ``None``, shown as
+unknown. Ids and ``offsetDays`` may come as numeric strings and ``subjectTemplate`` as null.
+Only identity (``id``, ``channelId``, ``communicationType``, ``targetId``, ``targetGroupId``)
+and the compared fields can make a row, and so its target, unreadable.
+
 Manifest models (reconciler.manifests.schema) forbid unknown fields; keep the families apart.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from reconciler.assumptions import TIMESTAMP_FORMAT
 
@@ -38,7 +44,101 @@ def _parse_timestamp(value: Any) -> Any:
     return value
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _tolerant_timestamp(value: Any) -> datetime | None:
+    """A timestamp in any form a deployment may send, or ``None`` for what is not one.
+
+    Capillary's ``2025-06-24T08:25:55.590+0000``, ISO 8601 (``Z``, with or without
+    milliseconds, or a date alone), epoch seconds or milliseconds as a number or a numeric
+    string. A time without an offset is UTC, never local time. Empty, null, ``true``,
+    objects, garbage and times outside what a datetime can hold are ``None``.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    parsed: object = value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        parsed = _parse_timestamp(text)
+    elif not isinstance(value, int | float | datetime):
+        return None
+    if not isinstance(parsed, datetime):
+        try:
+            parsed = _DATETIME.validate_python(parsed)
+        except ValidationError:
+            return None
+    assert isinstance(parsed, datetime)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        parsed.timestamp()  # what planning orders duplicates by: it must work
+    except (OverflowError, ValueError, OSError):
+        return None
+    return parsed
+
+
+Timestamp = Annotated[datetime | None, BeforeValidator(_tolerant_timestamp)]
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _whole_number(value: Any) -> Any:
+    """Ids and ``offsetDays``: a number, or a numeric string (SPEC §9); never a boolean."""
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, not a boolean")
+    if isinstance(value, str) and value.strip().isascii() and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    return value  # int passes; pydantic rejects anything that is not a whole number
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A display text (names, codes): strings as they are, numbers as text, else ``None``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _none_as_empty(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _actor_id(value: Any) -> int | str | None:
+    if isinstance(value, bool):
+        return None
+    return value if isinstance(value, int | str) else None
+
+
+def _actor(value: Any) -> Any:
+    """An actor object; a bare string names the actor; anything else is no actor."""
+    if isinstance(value, dict | BaseModel):
+        return value
+    if isinstance(value, str) and value.strip():
+        return {"name": value}
+    return None
+
+
+def _object_or_none(value: Any) -> Any:
+    return value if isinstance(value, dict | BaseModel) else None
+
+
+def _flag_or_none(value: Any) -> Any:
+    """``active`` of groups and targets (not compared): unreadable is unknown."""
+    try:
+        return _BOOL.validate_python(value) if value is not None else None
+    except ValidationError:
+        return None
+
+
+_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
+Text = Annotated[str | None, BeforeValidator(_text_or_none)]
 
 
 def format_timestamp(value: datetime) -> str:
@@ -66,34 +166,41 @@ class WireModel(BaseModel):
 
 
 class Actor(WireModel):
-    id: int | None = None
-    code: str | None = None
-    description: str | None = None
-    name: str | None = None
-    type: str | None = None
+    """Who made a change; every field is optional and read tolerantly (never diffed)."""
+
+    id: Annotated[int | str | None, BeforeValidator(_actor_id)] = None
+    code: Text = None
+    description: Text = None
+    name: Text = None
+    type: Text = None
+
+
+ActorField = Annotated[Actor | None, BeforeValidator(_actor)]
 
 
 class Attribution(WireModel):
-    createdOn: Timestamp | None = None
-    lastUpdatedOn: Timestamp | None = None
-    createdBy: Actor | None = None
-    lastUpdatedBy: Actor | None = None
+    """Server-owned and never diffed: no value here can make a row unreadable."""
+
+    createdOn: Timestamp = None
+    lastUpdatedOn: Timestamp = None
+    createdBy: ActorField = None
+    lastUpdatedBy: ActorField = None
 
 
 class Communication(WireModel):
     """A communication as the API stores it."""
 
-    id: int
-    targetId: int | None = None
-    targetGroupId: int | None = None
+    id: WholeNumber
+    targetId: WholeNumber | None = None
+    targetGroupId: WholeNumber | None = None
     communicationType: str
-    channelId: int
-    subjectTemplate: str = ""
+    channelId: WholeNumber
+    subjectTemplate: Annotated[str, BeforeValidator(_none_as_empty)] = ""
     messageTemplate: str = ""
     sender: str = ""
-    offsetDays: int = 0
+    offsetDays: WholeNumber = 0
     active: bool = True
-    attribution: Attribution | None = None
+    attribution: Annotated[Attribution | None, BeforeValidator(_object_or_none)] = None
 
 
 class CommunicationWrite(BaseModel):
@@ -116,22 +223,24 @@ class CommunicationWrite(BaseModel):
 
 
 class Target(WireModel):
-    id: int
-    name: str = ""
-    targetGroupId: int | None = None
-    active: bool | None = None
+    id: WholeNumber
+    name: Annotated[str, BeforeValidator(_none_as_empty)] = ""
+    targetGroupId: WholeNumber | None = None
+    active: Annotated[bool | None, BeforeValidator(_flag_or_none)] = None
 
 
 class TargetGroup(WireModel):
-    id: int
-    name: str = ""
-    description: str | None = None
-    active: bool | None = None
-    targets: list[Target] = Field(default_factory=list)
+    id: WholeNumber
+    name: Annotated[str, BeforeValidator(_none_as_empty)] = ""
+    description: Text = None
+    active: Annotated[bool | None, BeforeValidator(_flag_or_none)] = None
+    targets: Annotated[list[Target], BeforeValidator(lambda v: [] if v is None else v)] = Field(
+        default_factory=list
+    )
 
 
 class Channel(WireModel):
-    id: int
+    id: WholeNumber
     name: str
 
 

@@ -64,7 +64,10 @@ def target_heading(target: TargetPlan) -> str:
 
 
 def attribution(change: Change) -> str | None:
-    """``last updated by Jane Doe (jdoe) on 2025-06-24T08:25:55.590+0000``, or None."""
+    """``last updated by Jane Doe (jdoe) on 2025-06-24T08:25:55.590+0000``, or None.
+
+    A known actor without a readable time is ``last updated by Jane Doe (jdoe), time unknown``.
+    """
     who = change.lastUpdatedBy
     actor = ""
     if who is not None and (who.name or who.code):
@@ -74,6 +77,8 @@ def attribution(change: Change) -> str | None:
             else f" by {who.name or who.code}"
         )
     when = f" on {change.lastUpdatedOn}" if change.lastUpdatedOn else ""
+    if actor and not when:  # the API sent no readable time (issue 14): say so, not nothing
+        when = ", time unknown"
     return f"last updated{actor}{when}" if actor or when else None
 
 

@@ -158,11 +158,27 @@ async def test_errors_in_a_2xx_envelope_are_an_error() -> None:
     assert len(rec.requests) == 1
 
 
-async def test_null_data_is_never_read_as_nothing_there() -> None:
-    rec = sequence(envelope(None))
+async def test_an_envelope_without_data_is_never_read_as_nothing_there() -> None:
+    rec = sequence(httpx.Response(200, json={"errors": None, "warnings": None}))
     async with client_for(rec) as client:
         with pytest.raises(ServerError, match="the envelope has no data"):
             await client.get_communications(1, 2)
+
+
+async def test_null_data_is_an_empty_list_for_list_reads_only() -> None:
+    # SPEC section 9 (issue 14): "data: null" is how some deployments say "no rows". It was an
+    # error here before; a null single object or write answer still is.
+    rec = sequence(
+        envelope(None), envelope(None), envelope(None, []), envelope(None), envelope(None)
+    )
+    async with client_for(rec) as client:
+        assert await client.get_communications(1, 2) == []
+        assert await client.list_target_groups() == []
+        assert await client.list_channels() == []
+        with pytest.raises(ServerError, match="the envelope has no data"):
+            await client.get_target_group(1)
+        with pytest.raises(AmbiguousWriteError, match="the envelope has no data"):
+            await client.upsert_communications(1, 2, [WRITE])
 
 
 async def test_unknown_fields_are_ignored_and_timestamps_parsed() -> None:

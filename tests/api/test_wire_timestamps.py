@@ -88,11 +88,15 @@ def test_utc_is_the_utc_singleton_as_before() -> None:
         ("2025-06-24T08:25:55.590+0000", datetime(2025, 6, 24, 8, 25, 55, 590000, tzinfo=UTC)),
         ("2025-06-24T08:25:55Z", datetime(2025, 6, 24, 8, 25, 55, tzinfo=UTC)),
         ("2025-06-24T08:25:55+02:00", datetime(2025, 6, 24, 6, 25, 55, tzinfo=UTC)),
-        ("2025-06-24T08:25:55", datetime(2025, 6, 24, 8, 25, 55)),
+        # Without an offset: UTC, never local time (issue 14 item 11).
+        ("2025-06-24T08:25:55", datetime(2025, 6, 24, 8, 25, 55, tzinfo=UTC)),
     ],
 )
 def test_the_wire_model_accepts_capillary_and_iso_8601(text: str, expected: datetime) -> None:
-    assert Attribution.model_validate({"lastUpdatedOn": text}).lastUpdatedOn == expected
+    parsed = Attribution.model_validate({"lastUpdatedOn": text}).lastUpdatedOn
+    assert parsed == expected
+    assert parsed is not None
+    assert parsed.utcoffset() is not None
 
 
 def strftime_rendering(value: datetime) -> str:
