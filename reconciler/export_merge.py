@@ -93,6 +93,25 @@ def merge_into(
                 continue
             if field not in target or not _same_value(target[field], value, variables):
                 target[field] = value
+    _quote_unsafe(old)
     stream = io.StringIO()
     yaml.dump(old, stream)
     return stream.getvalue()
+
+
+def _quote_unsafe(node: Any) -> None:
+    """Double-quote every string holding a character a reader could take for a line break or
+    a control (CR, NEL, U+2028, ...): its escapes keep the file plain, one value per line."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    from reconciler.export import _raw_safe
+
+    items = list(node.items()) if hasattr(node, "items") else None
+    if items is None and isinstance(node, list):
+        items = list(enumerate(node))
+    for key, value in items or []:
+        if isinstance(value, str):
+            if not _raw_safe(value) and not isinstance(value, DoubleQuotedScalarString):
+                node[key] = DoubleQuotedScalarString(value)
+        else:
+            _quote_unsafe(value)
