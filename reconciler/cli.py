@@ -372,9 +372,9 @@ def export(
     assert isinstance(settings, Settings)
     groups: list[int | str] = [int(g) if g.isdigit() else g for g in target_group or []]
 
-    async def go() -> tuple[list[object], list[str]]:
+    async def go() -> tuple[list[object], list[str], list[str]]:
         async with open_client(settings) as client:
-            files, notes = await build_export(
+            files, notes, errors = await build_export(
                 client,
                 groups=groups,
                 all_groups=all_groups,
@@ -384,9 +384,9 @@ def export(
                 root=settings.root,
                 parallelism=settings.env.parallelism,
             )
-            return list(files), notes
+            return list(files), notes, errors
 
-    files, notes = _run_async(go())
+    files, notes, errors = _run_async(go())
     from reconciler.export import ExportedFile
 
     exported = [f for f in files if isinstance(f, ExportedFile)]
@@ -400,7 +400,10 @@ def export(
     console.print(
         f"exported {len(written)} manifest{'s' if len(written) != 1 else ''} to {out_dir}"
     )
-    return 0
+    # A target that cannot be written never stops the others; it fails the run.
+    for error in errors:
+        console.error(error)
+    return 1 if errors else 0
 
 
 app.add_typer(sandbox_app, name="sandbox")

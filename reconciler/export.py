@@ -1,12 +1,17 @@
 """Write manifests from live state (SPEC §5 ``export``) so that the next plan shows no change.
 
 Never overwrites a file without ``force``; with it, updates manifests in place in ruamel.yaml's
-round-trip mode so comments and key order survive. Writes nothing when anything fails.
+round-trip mode so comments and key order survive. Writes nothing when a read fails; a target
+whose content YAML cannot hold fails alone, and every other target is written (issue 14).
+
+Names from the API are data: a name is written as one scalar that reads back exactly, in the
+header comment with backslash escapes, and in file names only as a slug with the id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import os
 import re
@@ -19,7 +24,7 @@ from reconciler.api.wire import Channel, Communication, TargetGroup
 from reconciler.errors import ExportError
 from reconciler.manifests.schema import API_VERSION, KIND
 from reconciler.manifests.yamlstrict import _YAML11_AMBIGUOUS as _AMBIGUOUS
-from reconciler.manifests.yamlstrict import read_documents, resolve_plain
+from reconciler.manifests.yamlstrict import YamlProblem, decode, read_documents, resolve_plain
 from reconciler.planning import Reader
 from reconciler.resolve import Index, Named, _pick
 
@@ -34,10 +39,49 @@ class ExportedFile:
     warnings: list[str] = field(default_factory=list)
 
 
+# Longest file or directory name export writes (well under every file system's 255 bytes).
+MAX_FILE_PART = 100
+MAX_METADATA_NAME = 200  # the schema's limit on metadata.name
+
+
 def slug(text: str) -> str:
-    """A file-system-safe, lowercase name: letters, digits and dashes."""
+    """A file-system-safe, lowercase name: ASCII letters, digits and dashes, at most 60 long.
+
+    Nothing else survives, so a name from the API can never carry a path separator, ``..``,
+    a control character or a leading dot into a file name.
+    """
     cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return cleaned[:60].strip("-") or "unnamed"
+
+
+def file_part(name: str, id_: int) -> str:
+    """``slug-id``: the id makes it unique among its siblings (and never a reserved device
+    name such as ``con``); an id too long for a file name is shortened to a hash of itself."""
+    number = str(id_)
+    if len(number) > MAX_FILE_PART - 30:
+        number = "h" + hashlib.sha256(number.encode()).hexdigest()[:24]
+    return f"{slug(name)}-{number}"
+
+
+def comment_text(text: str) -> str:
+    """``text`` as it can sit in a one-line YAML comment: a backslash and every character that
+    is not printable (line breaks of any kind, controls, bidi overrides, ...) are written as
+    backslash escapes, so the comment can neither end early nor hide what it says."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(ch if ch.isprintable() and ch != "\\" else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    named = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if ch in named:
+        return named[ch]
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 def _choose(
@@ -100,10 +144,15 @@ def _dump(document: dict[str, object], header: str, quote_all: bool = False) -> 
             return {k: style(v) for k, v in value.items()}
         if isinstance(value, list):
             return [style(v) for v in value]
+        if isinstance(value, NameRef):
+            # A name is one scalar on one line: plain when that is exact, else double-quoted,
+            # whose escapes carry line breaks and controls; never a block.
+            plain = value.isprintable() and not _needs_quotes(value) and not quote_all
+            return str(value) if plain else DoubleQuotedScalarString(value)
         if isinstance(value, str):
             if not quote_all and _block_safe(value):
                 return LiteralScalarString(value)
-            if quote_all or _needs_quotes(value):
+            if quote_all or _needs_quotes(value) or not _raw_safe(value):
                 return DoubleQuotedScalarString(value)
             return value
         return value
@@ -121,6 +170,12 @@ def _needs_quotes(text: str) -> bool:
     return resolve_plain(text) != text or bool(_AMBIGUOUS.match(text)) or text != text.strip()
 
 
+def _raw_safe(text: str) -> bool:
+    """No character a reader could take for a line break or a control (CR, NEL, U+2028, ...):
+    those are written as double-quoted escapes, never raw (tab and newline are fine)."""
+    return text.isprintable() or all(ch in "\n\t" or ch.isprintable() for ch in text)
+
+
 def _block_safe(text: str) -> bool:
     """Multi-line or long text reads best as a literal block, when YAML can keep it exact."""
     if "\n" not in text and len(text) <= LONG_LINE:
@@ -132,23 +187,65 @@ def _block_safe(text: str) -> bool:
     return all(ch == "\n" or ch.isprintable() for ch in text)
 
 
+class NameRef(str):
+    """A group, target or channel name written as a reference (``--by-name``)."""
+
+    __slots__ = ()
+
+
 def _render(document: dict[str, object], header: str) -> str:
-    """Dump, then prove by reading back that every value survived; else quote everything."""
+    """Dump, then prove by reading back that every value survived; else quote everything.
+
+    Raises ExportError, naming the field, when even double quotes cannot carry a value (a
+    lone surrogate from a broken server has no UTF-8 form).
+    """
     text = _dump(document, header)
     if _roundtrips(text, document):
         return text
     text = _dump(document, header, quote_all=True)
-    if not _roundtrips(text, document):  # pragma: no cover - double quotes are always exact
-        raise ExportError("could not write a manifest that reads back exactly")
+    if not _roundtrips(text, document):
+        raise ExportError(_unwritable(document))
     return text
 
 
 def _roundtrips(text: str, document: dict[str, object]) -> bool:
+    """``text`` reads back as ``document``, through the checks the loader makes on a file."""
     try:
-        docs = read_documents(text)
-    except Exception:
+        docs = read_documents(decode(text.encode("utf-8")))
+    except (YamlProblem, UnicodeError):
+        return False
+    except Exception:  # pragma: no cover - the reader reports problems as YamlProblem
         return False
     return len(docs) == 1 and docs[0].value == document and not docs[0].ambiguous
+
+
+def carriable(text: str) -> bool:
+    """Whether a YAML manifest can hold ``text`` exactly (as a double-quoted scalar)."""
+    if text.isprintable():
+        return True
+    return _roundtrips(_dump({"v": NameRef(text)}, "", quote_all=True), {"v": text})
+
+
+def _unwritable(value: object, at: str = "") -> str:
+    """Which value YAML cannot carry, and the character that stops it."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unwritable(item, f"{at}.{key}" if at else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unwritable(item, f"{at}[{index}]")
+            if found:
+                return found
+    elif isinstance(value, str) and not carriable(value):
+        bad = next((ch for ch in value if not carriable(ch)), value[0] if value else "")
+        return (
+            f"{at} contains U+{ord(bad):04X}, which a YAML manifest cannot hold exactly"
+            if bad
+            else f"{at} cannot be written exactly"
+        )
+    return "" if at else "the manifest does not read back exactly"
 
 
 async def build_export(
@@ -161,8 +258,12 @@ async def build_export(
     include_inactive: bool,
     root: Path,
     parallelism: int = 8,
-) -> tuple[list[ExportedFile], list[str]]:
-    """Read live state and produce the manifest files (nothing is written here)."""
+) -> tuple[list[ExportedFile], list[str], list[str]]:
+    """Read live state and produce the manifest files (nothing is written here).
+
+    Returns the files, notes, and one error per target that cannot be written (its content
+    cannot be held by YAML exactly); such a target never stops the others.
+    """
     all_listed, channels_raw = await asyncio.gather(
         client.list_target_groups(), client.list_channels()
     )
@@ -197,24 +298,26 @@ async def build_export(
     lives = await asyncio.gather(*(read(p) for p in pairs))
     files: list[ExportedFile] = []
     notes: list[str] = []
+    errors: list[str] = []
     used_names: set[str] = set()
     members: dict[int, list[Named]] = {}
     for g, t in pairs:
         members.setdefault(g.id, []).append(Named(t.id, t.name))
     unique_targets = {group_id: _unique_names(named) for group_id, named in members.items()}
+    done: set[tuple[int, int]] = set()
     for (group, target), live in sorted(
         zip(pairs, lives, strict=True), key=lambda item: (item[0][0].id, item[0][1].id)
     ):
+        if (group.id, target.id) in done:  # a target listed twice is exported once
+            continue
+        done.add((group.id, target.id))
         chosen, warnings, duplicates = _choose(live, include_inactive)
         label = f"target {target.id} ({target.name}) of group {group.id} ({group.name})"
         if not chosen:
             notes.append(f"{label}: no active communications; not exported")
             continue
         target_names = unique_targets[group.id]
-        name = f"{slug(group.name)}-{slug(target.name)}"
-        if name in used_names:
-            name = f"{name}-{target.id}"
-        used_names.add(name)
+        name = _unique_name(f"{slug(group.name)}-{slug(target.name)}", target.id, used_names)
         document: dict[str, object] = {
             "apiVersion": API_VERSION,
             "kind": KIND,
@@ -229,9 +332,31 @@ async def build_export(
                 for c in chosen
             ],
         }
-        path = out_dir / f"{slug(group.name)}-{group.id}" / f"{slug(target.name)}-{target.id}.yaml"
-        files.append(ExportedFile(path, _render(document, _header(path, root, label)), warnings))
-    return files, notes
+        path = (
+            out_dir / file_part(group.name, group.id) / f"{file_part(target.name, target.id)}.yaml"
+        )
+        try:
+            text = _render(document, _header(path, root, label))
+        except ExportError as exc:
+            errors.append(f"{label}: {exc.message}; not exported")
+            continue
+        files.append(ExportedFile(path, text, warnings))
+    return files, notes, errors
+
+
+def _unique_name(base: str, id_: int, used: set[str]) -> str:
+    """``base``, or ``base-ID``, ``base-ID-2``…: a metadata.name no earlier target took, within
+    the schema's length limit."""
+    base = base[: MAX_METADATA_NAME - 40]
+    name, suffix = base, 1
+    while name in used:
+        number = (
+            str(id_) if len(str(id_)) <= 24 else hashlib.sha256(str(id_).encode()).hexdigest()[:24]
+        )
+        name = f"{base}-{number}" + (f"-{suffix}" if suffix > 1 else "")
+        suffix += 1
+    used.add(name)
+    return name
 
 
 def _unique_names(objects: Sequence[Named]) -> set[str]:
@@ -242,8 +367,11 @@ def _unique_names(objects: Sequence[Named]) -> set[str]:
 
 
 def _ref(id_: int, name: str, unique: set[str], by_name: bool) -> int | str:
-    # A name shared by two objects would not resolve; the id is the only safe reference then.
-    return name if by_name and name in unique else id_
+    """The name (``${`` escaped, so that it reads back as itself), or the id when the name is
+    shared by two objects (it would not resolve) or YAML cannot hold it exactly."""
+    if by_name and name in unique and carriable(name):
+        return NameRef(_escape(name))
+    return id_
 
 
 def _channel_ref(
@@ -261,8 +389,8 @@ def _header(path: Path, root: Path, label: str) -> str:
     if relative is None:
         relative = os.path.relpath(schema, (Path.cwd() / path.parent).resolve())
     return (
-        f"# yaml-language-server: $schema={relative}\n"
-        f"# Exported by `reconciler export` from {label}.\n"
+        f"# yaml-language-server: $schema={comment_text(relative)}\n"
+        f"# Exported by `reconciler export` from {comment_text(label)}.\n"
     )
 
 
@@ -286,13 +414,23 @@ def write_files(
 
             base = file.path.parent
             text = merge_into(file.path.read_text(encoding="utf-8"), file.text, variables, base)
-            if not _same_content(text, file.text, variables or {}, base):
-                text = file.text  # never trade exactness for comments
+            if not _plain_text(text) or not _same_content(text, file.text, variables or {}, base):
+                text = file.text  # never trade exactness (or plain text) for comments
         else:
             text = file.text
         file.path.write_text(text, encoding="utf-8")
         written.append(file.path)
     return written
+
+
+def _plain_text(text: str) -> bool:
+    """Text the loader accepts as a file, with no line break other than LF: no raw CR, NEL,
+    U+2028 or U+2029 that one reader splits a line at and another does not."""
+    try:
+        decode(text.encode("utf-8"))
+    except (YamlProblem, UnicodeError):
+        return False
+    return not any(ch in text for ch in "\r\x85\u2028\u2029")
 
 
 def _same_content(

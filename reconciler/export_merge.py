@@ -31,14 +31,18 @@ def _same_value(old: object, new: object, variables: Mapping[str, str]) -> bool:
 
 
 def template_file_text(name: object, base_dir: Path | None) -> str | None:
-    """The content of a ``messageTemplateFile`` as the loader reads it, or None."""
-    if not isinstance(name, str) or base_dir is None:
+    """The content of a ``messageTemplateFile`` as the loader reads it, or None (also for a
+    file the loader would refuse: in a git directory, not a regular text file, too large)."""
+    if not isinstance(name, str) or base_dir is None or "\0" in name:
         return None
-    from reconciler.manifests.yamlstrict import YamlProblem, decode
+    from reconciler.manifests.templates import TemplateProblem, is_git_name, read_text_file
 
+    path = base_dir / name
     try:
-        return decode((base_dir / name).read_bytes())
-    except (OSError, YamlProblem):
+        if any(is_git_name(part) for part in (*Path(name).parts, *path.resolve().parts)):
+            return None
+        return read_text_file(path)
+    except (TemplateProblem, OSError, RuntimeError):
         return None
 
 
@@ -93,6 +97,25 @@ def merge_into(
                 continue
             if field not in target or not _same_value(target[field], value, variables):
                 target[field] = value
+    _quote_unsafe(old)
     stream = io.StringIO()
     yaml.dump(old, stream)
     return stream.getvalue()
+
+
+def _quote_unsafe(node: Any) -> None:
+    """Double-quote every string holding a character a reader could take for a line break or
+    a control (CR, NEL, U+2028, ...): its escapes keep the file plain, one value per line."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    from reconciler.export import _raw_safe
+
+    items = list(node.items()) if hasattr(node, "items") else None
+    if items is None and isinstance(node, list):
+        items = list(enumerate(node))
+    for key, value in items or []:
+        if isinstance(value, str):
+            if not _raw_safe(value) and not isinstance(value, DoubleQuotedScalarString):
+                node[key] = DoubleQuotedScalarString(value)
+        else:
+            _quote_unsafe(value)

@@ -21,6 +21,7 @@ from reconciler.errors import UsageError
 from reconciler.manifests.checks import CrossDocumentChecks
 from reconciler.manifests.interpolate import interpolate
 from reconciler.manifests.schema import FIELD_NAMES, TargetCommunications
+from reconciler.manifests.templates import TemplateFiles, TemplateProblem, leads_outside
 from reconciler.manifests.yamlstrict import (
     MAX_FILE_BYTES,
     Document,
@@ -161,11 +162,7 @@ def find_manifest_files(
                 )
             if root is not None:
                 inside = path.resolve()
-                outside = [
-                    f
-                    for f, real in ((f, f.resolve()) for f in files)
-                    if not real.is_relative_to(inside) and not real.is_relative_to(root)
-                ]
+                outside = [f for f in files if leads_outside(f, inside, root)]
                 problems.extend(
                     Diagnostic(
                         _display(f),
@@ -208,6 +205,7 @@ class ManifestLoader:
         self._variables = variables or {}
         self._root = (root or Path.cwd()).resolve()
         self._checks = CrossDocumentChecks()
+        self._templates = TemplateFiles(self._root)
         self.files, self.diagnostics = find_manifest_files(paths, self._root)
         self.shown: list[str] = []
 
@@ -216,7 +214,7 @@ class ManifestLoader:
         shown = _display(file)
         self.shown.append(shown)
         result = LoadResult(diagnostics=self.diagnostics)
-        _load_file(file, shown, self._variables, self._root, result)
+        _load_file(file, shown, self._variables, self._templates, result)
         self.diagnostics.extend(self._checks.add(result.documents))
         return result.documents
 
@@ -225,7 +223,9 @@ class ManifestLoader:
             yield self.load(file)
 
     def finish(self) -> list[Diagnostic]:
-        """Every problem found, once each, in file order and then by position."""
+        """Every problem found, once each, in file order and then by position (template files
+        git ignores are found here, with one git run for them all)."""
+        self.diagnostics.extend(self._templates.finish())
         return sorted(set(self.diagnostics), key=_order(self.shown))
 
 
@@ -258,7 +258,11 @@ def _display(path: Path) -> str:
 
 
 def _load_file(
-    file: Path, shown: str, variables: Mapping[str, str], root: Path, result: LoadResult
+    file: Path,
+    shown: str,
+    variables: Mapping[str, str],
+    templates: TemplateFiles,
+    result: LoadResult,
 ) -> None:
     try:
         size = file.stat().st_size
@@ -281,7 +285,7 @@ def _load_file(
         )
         return
     for document in documents:
-        _load_document(document, file, shown, variables, root, result)
+        _load_document(document, file, shown, variables, templates, result)
 
 
 def _load_document(
@@ -289,7 +293,7 @@ def _load_document(
     file: Path,
     shown: str,
     variables: Mapping[str, str],
-    root: Path,
+    templates: TemplateFiles,
     result: LoadResult,
 ) -> None:
     problems = result.diagnostics
@@ -327,10 +331,14 @@ def _load_document(
             )
     if model is None or len(problems) > before:
         return
-    templates = _entry_rules(model, file, root, report)
+
+    def locate(at: Path_) -> tuple[str, int, int]:
+        return (shown, *document.position(at))
+
+    texts = _entry_rules(model, file, templates, report, locate)
     if len(problems) == before:
         positions = Positions(document, len(model.communications))
-        result.documents.append(LoadedDocument(model, shown, positions, tuple(templates)))
+        result.documents.append(LoadedDocument(model, shown, positions, tuple(texts)))
 
 
 def _interpolate_tree(
@@ -349,7 +357,11 @@ def _interpolate_tree(
 
 
 def _entry_rules(
-    model: TargetCommunications, file: Path, root: Path, report: Reporter
+    model: TargetCommunications,
+    file: Path,
+    files: TemplateFiles,
+    report: Reporter,
+    locate: Callable[[Path_], tuple[str, int, int]],
 ) -> list[str]:
     """Per-entry rules pydantic cannot express with positions: one-of pairs, files, keys."""
     emit = report
@@ -371,7 +383,12 @@ def _entry_rules(
         elif entry.messageTemplateFile is not None:
             templates.append(
                 _read_template(
-                    entry.messageTemplateFile, file, root, (*at, "messageTemplateFile"), emit
+                    entry.messageTemplateFile,
+                    file,
+                    files,
+                    (*at, "messageTemplateFile"),
+                    emit,
+                    locate,
                 )
             )
         elif entry.messageTemplate is None:
@@ -393,27 +410,19 @@ def _entry_rules(
     return templates
 
 
-def _read_template(name: str, file: Path, root: Path, at: Path_, emit: Reporter) -> str:
-    target = (file.parent / name).resolve()
-    if not target.is_relative_to(root):
-        emit(at, f"messageTemplateFile '{name}' is outside the repository")
-        return ""
+def _read_template(
+    name: str,
+    file: Path,
+    files: TemplateFiles,
+    at: Path_,
+    emit: Reporter,
+    locate: Callable[[Path_], tuple[str, int, int]],
+) -> str:
+    """The content of a template file, or "" with the problem reported at the value."""
     try:
-        if target.stat().st_size > MAX_FILE_BYTES:
-            emit(at, f"messageTemplateFile '{name}' is larger than 1 MiB")
-            return ""
-        text = decode(target.read_bytes())
-    except FileNotFoundError:
-        emit(at, f"messageTemplateFile '{name}' does not exist")
-        return ""
-    except IsADirectoryError:
-        emit(at, f"messageTemplateFile '{name}' is a directory")
-        return ""
-    except OSError as exc:
-        emit(at, f"cannot read messageTemplateFile '{name}': {exc.strerror}")
-        return ""
-    except YamlProblem as exc:
-        emit(at, f"messageTemplateFile '{name}': {exc.message} (line {exc.line})")
+        text = files.read(name, file, locate(at))
+    except TemplateProblem as problem:
+        emit(at, f"messageTemplateFile '{name}' {problem}")
         return ""
     if not text:
         emit(at, f"messageTemplateFile '{name}' is empty")

@@ -98,7 +98,7 @@ def test_export_of_any_live_state_plans_to_no_changes(
             transport=in_process_transport(db),
         )
         async with client:
-            files, _ = await build_export(
+            files, _, errors = await build_export(
                 client,
                 groups=[group],
                 all_groups=False,
@@ -107,6 +107,7 @@ def test_export_of_any_live_state_plans_to_no_changes(
                 include_inactive=False,
                 root=tmp_path,
             )
+            assert not errors
             write_files(files, force=False)
             return await make_run_plan(settings_, Selection(), client, parallelism=4)
 
