@@ -5,6 +5,7 @@ stale before any write, confirm, execute, summarise, report. Exit codes as SPEC 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from reconciler.applier import Applier, ApplyResult, TargetOutcome, stale_target
 from reconciler.config import Settings
 from reconciler.console import Console
 from reconciler.errors import ApplyRefused, ReconcilerError
+from reconciler.outputs import STEP_SUMMARY, not_written
 from reconciler.plan import Plan, check_safety
 from reconciler.planning import Selection, make_run_plan
 from reconciler.report import append_step_summary, build_report, outcome_markdown, write_report
@@ -70,22 +72,22 @@ async def run_apply(
         raise
     finally:
         if options.report is not None and plan is not None:
-            write_report(
-                options.report,
-                build_report(
-                    plan,
-                    result,
-                    environment=settings.environment,
-                    started_at=started,
-                    refused=refused,
-                ),
+            report = build_report(
+                plan, result, environment=settings.environment, started_at=started, refused=refused
             )
+            try:
+                write_report(options.report, report)
+            except (OSError, ValueError) as exc:  # checked at the start; it went away since
+                console.warn(not_written("--report", options.report, exc))
     assert plan is not None
     assert result is not None
     _summary(plan, result, console)
     from reconciler.render.markdown import render_markdown
 
-    append_step_summary(render_markdown(plan) + "\n" + outcome_markdown(result))
+    try:
+        append_step_summary(render_markdown(plan) + "\n" + outcome_markdown(result))
+    except (OSError, ValueError) as exc:  # a warning: the writes to the API are done
+        console.warn(not_written(STEP_SUMMARY, os.environ.get(STEP_SUMMARY, ""), exc))
     if result.fatal_error:
         console.error(result.fatal_error)
     return 0 if result.ok and not plan.unreadable else 1
