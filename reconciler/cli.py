@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import sys
 import traceback
@@ -89,6 +90,34 @@ def _options(
     _globals.verbose = verbose
     _globals.no_color = no_color
     _globals.console = None
+    _debug_logging(verbose)
+
+
+class _DebugLines(logging.Handler):
+    """``-v``: log records of ``reconciler.sandbox`` (e.g. why a discovery file was ignored)
+    as ``debug:`` lines through the run's console, the only writer to stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _globals.out.debug(record.getMessage())
+        except Exception:  # a log line must never end the run
+            self.handleError(record)
+
+
+_DEBUG_HANDLER = _DebugLines(logging.DEBUG)
+_DEBUG_LOGGERS = ("reconciler.sandbox",)
+
+
+def _debug_logging(verbose: bool) -> None:
+    for name in _DEBUG_LOGGERS:
+        logger = logging.getLogger(name)
+        if verbose:
+            if _DEBUG_HANDLER not in logger.handlers:
+                logger.addHandler(_DEBUG_HANDLER)
+            logger.setLevel(logging.DEBUG)
+        else:
+            logger.removeHandler(_DEBUG_HANDLER)
+            logger.setLevel(logging.NOTSET)
 
 
 def _settings(*, network: bool = True) -> object:
