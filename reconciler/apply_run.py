@@ -5,7 +5,9 @@ stale before any write, confirm, execute, summarise, report. Exit codes as SPEC 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ from reconciler.applier import Applier, ApplyResult, TargetOutcome, stale_target
 from reconciler.config import Settings
 from reconciler.console import Console
 from reconciler.errors import ApplyRefused, ReconcilerError
+from reconciler.outputs import STEP_SUMMARY, not_written
 from reconciler.plan import Plan, check_safety
 from reconciler.planning import Selection, make_run_plan
 from reconciler.report import append_step_summary, build_report, outcome_markdown, write_report
@@ -70,32 +73,33 @@ async def run_apply(
         raise
     finally:
         if options.report is not None and plan is not None:
-            write_report(
-                options.report,
-                build_report(
-                    plan,
-                    result,
-                    environment=settings.environment,
-                    started_at=started,
-                    refused=refused,
-                ),
+            report = build_report(
+                plan, result, environment=settings.environment, started_at=started, refused=refused
             )
+            try:
+                write_report(options.report, report)
+            except (OSError, ValueError) as exc:  # checked at the start; it went away since
+                console.warn(not_written("--report", options.report, exc))
     assert plan is not None
     assert result is not None
     _summary(plan, result, console)
     from reconciler.render.markdown import render_markdown
 
-    append_step_summary(render_markdown(plan) + "\n" + outcome_markdown(result))
+    try:
+        append_step_summary(render_markdown(plan) + "\n" + outcome_markdown(result))
+    except (OSError, ValueError) as exc:  # a warning: the writes to the API are done
+        console.warn(not_written(STEP_SUMMARY, os.environ.get(STEP_SUMMARY, ""), exc))
     if result.fatal_error:
         console.error(result.fatal_error)
     return 0 if result.ok and not plan.unreadable else 1
 
 
+# A saved plan of 10,000 targets with long templates is tens of MiB; past this it is not one.
+MAX_PLAN_BYTES = 512 * 1024 * 1024
+
+
 def _load_saved(path: Path, settings: Settings) -> Plan:
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise ApplyRefused(f"cannot read saved plan {str(path)!r}: {exc.strerror}") from None
+    text = _read_saved(path)
     plan = Plan.from_json(text)
     if plan.environment != settings.environment:
         raise ApplyRefused(
@@ -107,6 +111,31 @@ def _load_saved(path: Path, settings: Settings) -> Plan:
             f"saved plan {str(path)!r} has unreadable targets; plan again when they can be read"
         )
     return plan
+
+
+def _read_saved(path: Path) -> bytes:
+    """The saved plan's bytes, refusing before reading anything a plan cannot be: a file
+    over ``MAX_PLAN_BYTES`` (even a sparse one) or an endless device; a pipe is read up to
+    the limit (``apply --plan <(reconciler plan ...)``)."""
+    shown = str(path)
+    too_large = f"saved plan {shown!r} is too large (over {MAX_PLAN_BYTES // 2**20} MiB)"
+    try:
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if stat.S_ISREG(info.st_mode):
+                if info.st_size > MAX_PLAN_BYTES:
+                    raise ApplyRefused(too_large)
+            elif stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+                raise ApplyRefused(f"saved plan {shown!r} is a device, not a file")
+            data = file.read(MAX_PLAN_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ApplyRefused(f"cannot read saved plan {shown!r}: {reason}") from None
+    except ValueError:  # a NUL byte in the path
+        raise ApplyRefused(f"cannot read saved plan {shown!r}: not a valid path") from None
+    if len(data) > MAX_PLAN_BYTES:
+        raise ApplyRefused(too_large)
+    return data
 
 
 def _show(plan: Plan, console: Console) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import sys
 import traceback
@@ -89,6 +90,34 @@ def _options(
     _globals.verbose = verbose
     _globals.no_color = no_color
     _globals.console = None
+    _debug_logging(verbose)
+
+
+class _DebugLines(logging.Handler):
+    """``-v``: log records of ``reconciler.sandbox`` (e.g. why a discovery file was ignored)
+    as ``debug:`` lines through the run's console, the only writer to stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _globals.out.debug(record.getMessage())
+        except Exception:  # a log line must never end the run
+            self.handleError(record)
+
+
+_DEBUG_HANDLER = _DebugLines(logging.DEBUG)
+_DEBUG_LOGGERS = ("reconciler.sandbox",)
+
+
+def _debug_logging(verbose: bool) -> None:
+    for name in _DEBUG_LOGGERS:
+        logger = logging.getLogger(name)
+        if verbose:
+            if _DEBUG_HANDLER not in logger.handlers:
+                logger.addHandler(_DEBUG_HANDLER)
+            logger.setLevel(logging.DEBUG)
+        else:
+            logger.removeHandler(_DEBUG_HANDLER)
+            logger.setLevel(logging.NOTSET)
 
 
 def _settings(*, network: bool = True) -> object:
@@ -258,7 +287,12 @@ def _show_plan(plan: Plan, fmt: str, *, drift: bool) -> None:
     else:
         console.print(render_text(plan, color=console.color, drift=drift))
     if os.environ.get("GITHUB_STEP_SUMMARY"):  # only then: rendering is not free at scale
-        append_step_summary(render_markdown(plan, drift=drift))
+        try:
+            append_step_summary(render_markdown(plan, drift=drift))
+        except (OSError, ValueError) as exc:  # checked at the start; it went away since
+            from reconciler.outputs import STEP_SUMMARY, not_written
+
+            console.warn(not_written(STEP_SUMMARY, os.environ["GITHUB_STEP_SUMMARY"], exc))
     for target in plan.unreadable:
         console.error(
             f"target {target.targetGroupId}/{target.targetId} ({target.name}) could not be read: {target.error}"
@@ -278,11 +312,20 @@ def plan(
     ] = False,
 ) -> int:
     """Read live state and print what apply would change (SPEC §4, §5)."""
+    from reconciler.outputs import OutputError, check_step_summary, check_writable, not_written
+
     _check_choice("--format", fmt, ("text", "json", "markdown"))
-    plan = _run_plan(_selection(paths, select, target_group, shard))
+    selection = _selection(paths, select, target_group, shard)
     if out is not None:
-        out.write_text(plan.to_json(), encoding="utf-8")
+        check_writable(out, "--out")
+    check_step_summary()
+    plan = _run_plan(selection)
     _show_plan(plan, fmt, drift=False)
+    if out is not None:
+        try:
+            out.write_text(plan.to_json(), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            raise OutputError(not_written("--out", out, exc)) from None
     if plan.unreadable:
         return 1
     return 2 if detailed_exitcode and plan.has_changes else 0
@@ -296,8 +339,12 @@ def drift(
     fmt: FormatOption = "text",
 ) -> int:
     """Report changes made outside git, with who made them and when; exit 2 on drift."""
+    from reconciler.outputs import check_step_summary
+
     _check_choice("--format", fmt, ("text", "json", "markdown"))
-    plan = _run_plan(_selection(paths, select, target_group, None))
+    selection = _selection(paths, select, target_group, None)
+    check_step_summary()
+    plan = _run_plan(selection)
     _show_plan(plan, fmt, drift=True)
     if plan.unreadable:
         return 1
@@ -336,6 +383,11 @@ def apply(
     selection = _selection(paths, select, target_group, None)
     settings = _settings()
     assert isinstance(settings, Settings)
+    from reconciler.outputs import check_step_summary, check_writable
+
+    if report is not None:
+        check_writable(report, "--report")
+    check_step_summary()
     options = ApplyOptions(
         plan_file=plan_file,
         auto_approve=auto_approve,

@@ -19,6 +19,8 @@ from reconciler.errors import ConfigError, ValidationFailed
 CONFIG_FILE = "reconciler.yaml"
 SANDBOX = "sandbox"
 DEFAULT_MANIFESTS = "manifests/"
+MAX_RATE_LIMIT = 1_000_000_000  # requests per minute: beyond it, "unlimited" is meant
+MAX_TIMEOUT_S = 3_600
 
 
 class _Strict(BaseModel):
@@ -28,11 +30,15 @@ class _Strict(BaseModel):
 class EnvironmentConfig(_Strict):
     endpoint: str = Field(description="'sandbox' or https://host of the Capillary API")
     auth: Literal["oauth", "basic"] = "oauth"
+    # Numbers are finite and in a range that works (issue 14): `.inf`, `.nan`, 1e400 or a
+    # rate so small that the first request would wait for ever are refused with a position.
     parallelism: int = Field(8, ge=1, le=256)
-    rateLimit: int | float | None = Field(None, gt=0, description="requests per minute")
-    maxDeactivatePercent: int | float = Field(25, ge=0, le=100)
-    connectTimeout: int | float = Field(5, gt=0)
-    readTimeout: int | float = Field(30, gt=0)
+    rateLimit: float | None = Field(
+        None, ge=1, le=MAX_RATE_LIMIT, allow_inf_nan=False, description="requests per minute"
+    )
+    maxDeactivatePercent: float = Field(25, ge=0, le=100, allow_inf_nan=False)
+    connectTimeout: float = Field(5, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)
+    readTimeout: float = Field(30, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)
     maxResponseMiB: int = Field(16, ge=1, le=1024, description="largest answer accepted, decoded")
     vars: dict[str, str] = Field(default_factory=dict)
 

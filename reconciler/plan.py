@@ -331,10 +331,21 @@ def _inert_json(text: str) -> str:
 
 
 def _load(cls: type[Plan], text: str | bytes) -> Plan:
+    # A document nested deeper than the interpreter recurses (200,000 "[") is no plan; nor
+    # is one too large for memory. Neither may surface as anything but PlanFileError.
+    try:
+        return _parse(cls, text)
+    except RecursionError:
+        raise PlanFileError("saved plan is not a reconciler plan (nested too deeply)") from None
+    except MemoryError:
+        raise PlanFileError("saved plan is too large to load") from None
+
+
+def _parse(cls: type[Plan], text: str | bytes) -> Plan:
     try:
         raw = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"saved plan is not valid JSON: {exc}") from None
+        raise PlanFileError(f"saved plan is not valid JSON: {_short(str(exc))}") from None
     if not isinstance(raw, dict):
         raise PlanFileError("saved plan is not a reconciler plan (expected a JSON object)")
     version = raw.pop("formatVersion", None)
@@ -354,6 +365,10 @@ def _load(cls: type[Plan], text: str | bytes) -> Plan:
     if summary != plan.summary.as_dict():
         raise PlanFileError("saved plan is malformed: summary missing or not matching its changes")
     return plan
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _first_errors(exc: ValidationError, limit: int = 3) -> str:

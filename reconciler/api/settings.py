@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -48,21 +49,31 @@ def check_endpoint(url: str) -> str:
 
     ``https://`` is required unless the host is loopback, so a token never crosses a network
     in clear text. Userinfo, query strings and fragments are refused: credentials belong in the
-    environment, and a query would be silently merged into every request.
+    environment, and a query would be silently merged into every request. The host must be a
+    well-formed name (valid IDNA, labels of 1 to 63 letters, digits and hyphens, at most 253
+    characters) or IP address, and the port 1 to 65535: anything else would fail later, at the
+    first request, as something less clear than this.
     """
+    if not isinstance(url, str) or not url.isprintable():
+        raise ConfigError("endpoint is not a valid URL (it contains control characters)")
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        raise ConfigError("endpoint is not a valid URL") from None
-    scheme, host = parsed.scheme, parsed.host
-    if scheme not in ("https", "http") or not host:
+        scheme, raw_host, port = parsed.scheme, parsed.raw_host.decode("ascii"), parsed.port
+        netloc = parsed.netloc.decode("ascii", "replace")
+        host = parsed.host  # decodes "xn--" labels: invalid IDNA raises here, not at a request
+    except (httpx.InvalidURL, TypeError, ValueError, UnicodeError):  # IDNAError is a ValueError
+        raise ConfigError(
+            "endpoint is not a valid URL (its host name is not valid, e.g. not valid IDNA)"
+        ) from None
+    if scheme not in ("https", "http") or not raw_host:
         raise ConfigError(
             "endpoint must be an absolute https:// URL, e.g. https://eu.api.capillarytech.com"
         )
     # Messages show scheme, host, port and path only: userinfo, query and fragment are where
     # a pasted secret would sit, and it may not be registered with the scrubber yet.
-    shown = f"{scheme}://{parsed.netloc.decode('ascii', 'replace').rpartition('@')[2]}"
+    shown = f"{scheme}://{netloc.rpartition('@')[2]}"
     shown += parsed.path.rstrip("/")
+    shown = shown if len(shown) <= 120 else shown[:119] + "\u2026"
     if parsed.userinfo:
         raise ConfigError(
             f"endpoint {shown} must not contain a user name or password; "
@@ -70,12 +81,54 @@ def check_endpoint(url: str) -> str:
         )
     if parsed.query or parsed.fragment or "?" in url or "#" in url:  # empty ones too
         raise ConfigError(f"endpoint {shown} must not have a query string or fragment")
+    problem = host_problem(raw_host)
+    if problem:
+        raise ConfigError(f"endpoint {shown}: {problem}")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"endpoint {shown}: port {port} is not between 1 and 65535")
     if scheme == "http" and not is_loopback_host(host):
         raise ConfigError(
             f"endpoint {shown} uses plain http:// to a non-loopback host; "
             "use https:// (plain http is allowed only for localhost, 127.0.0.0/8 and ::1)"
         )
     return str(parsed).rstrip("/")
+
+
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+_NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
+
+
+def host_problem(raw_host: str) -> str | None:
+    """Why ``raw_host`` (a URL's host as sent: IDNA-encoded, no brackets) is not a usable host
+    name or IP address, or None. Pure; no DNS."""
+    if ":" in raw_host:  # only an IPv6 literal has colons here
+        if "%" in raw_host:
+            return "host is an IPv6 address with a zone id, which cannot be used in a URL here"
+        try:
+            ipaddress.IPv6Address(raw_host)
+        except ValueError:
+            return "host is not a valid IPv6 address"
+        return None
+    name = raw_host.lower()
+    name = name[:-1] if name.endswith(".") else name
+    if not name:
+        return "host name is empty"
+    if len(name) > 253:
+        return "host name is longer than 253 characters"
+    labels = name.split(".")
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):  # URL parsers and resolvers read it as IPv4
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            return "host ends in a number but is not a valid IPv4 address"
+        return None
+    for label in labels:
+        if not _LABEL.fullmatch(label):
+            return (
+                "host name is not valid (each dot-separated part needs 1 to 63 letters, "
+                "digits or hyphens, not starting or ending with a hyphen)"
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -118,12 +171,13 @@ class ClientSettings:
             raise ConfigError("credentials must be BasicCredentials or OAuthCredentials")
         _require(self.parallelism >= 1, "parallelism must be at least 1")
         _require(
-            self.rate_limit_per_minute is None or self.rate_limit_per_minute > 0,
-            "rateLimit must be a positive number of requests per minute",
+            self.rate_limit_per_minute is None
+            or (math.isfinite(self.rate_limit_per_minute) and self.rate_limit_per_minute > 0),
+            "rateLimit must be a positive, finite number of requests per minute",
         )
         _require(
             all(math.isfinite(t) and t > 0 for t in (self.connect_timeout, self.read_timeout)),
-            "timeouts must be positive",
+            "timeouts must be positive, finite numbers of seconds",
         )
         _require(
             self.deadline is None or (math.isfinite(self.deadline) and self.deadline > 0),
@@ -134,8 +188,12 @@ class ClientSettings:
             "max_response_bytes must be a positive whole number of bytes",
         )
         _require(self.max_attempts >= 1, "max_attempts must be at least 1")
-        _require(0 <= self.backoff_base <= self.backoff_cap, "need 0 <= backoff_base <= cap")
-        _require(self.max_retry_after >= 0, "max_retry_after must not be negative")
+        _require(
+            0 <= self.backoff_base <= self.backoff_cap < math.inf, "need 0 <= backoff_base <= cap"
+        )
+        _require(
+            0 <= self.max_retry_after < math.inf, "max_retry_after must be finite, not negative"
+        )
         _require(
             self.breaker_threshold is None or self.breaker_threshold >= 0,
             "breaker_threshold must not be negative",

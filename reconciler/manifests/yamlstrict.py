@@ -289,7 +289,14 @@ class _Builder:
             assert isinstance(node, _Scalar)
             if node.style:  # quoted or block scalars are always strings
                 return node.value
-            value = resolve_plain(node.value)
+            try:
+                value = resolve_plain(node.value)
+            except ValueError:  # an integer of more digits than Python converts
+                where = ".".join(str(p) for p in path)
+                message = "number has too many digits"
+                raise YamlProblem(
+                    node.line, node.col, f"{where}: {message}" if where else message
+                ) from None
             if isinstance(value, str):
                 if _YAML11_AMBIGUOUS.match(value):
                     self.doc.ambiguous[path] = value

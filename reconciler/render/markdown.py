@@ -30,6 +30,9 @@ from reconciler.render.wording import (
 LIMIT = 60_000  # GitHub refuses comments over 65,536 characters; keep a margin
 _SECTION_LIMIT = 8_000  # warnings and unreadable targets each get at most this much
 _NOTE_RESERVE = 400  # room kept for the "left out" note
+_MIN_SHARE = 1_000  # a target is left out only when a cut block of this size would not fit
+_WHOLE = 1 << 62  # the "level" at which every block is shown whole
+_HEADING_LIMIT = 300  # characters of a target's heading (names, path) before it is shortened
 _INDENT = "       "  # after the one-character sign column of a diff line
 _SAFE = re.compile(r"[\w \-,]")
 
@@ -50,25 +53,160 @@ def fence(lines: Iterable[str], info: str = "") -> str:
 
 
 def render_markdown(plan: Plan, *, drift: bool = False, limit: int = LIMIT) -> str:
-    """Summary table, then one ``<details>`` block per changed target, cut to ``limit``."""
+    """Summary table, then one ``<details>`` block per changed target, within ``limit``.
+
+    The room left after the table is shared out fairly (issue 14): every target that fits
+    whole is shown whole; one larger than its share is cut at a line boundary of its diff, with
+    a note, so the targets after it still appear. Targets are left out (and counted in a note)
+    only when not even a cut block of ``_MIN_SHARE`` characters per target fits.
+    """
     mode: Mode = "drift" if drift else "plan"
-    head = neutralize_commands(_head(plan, mode))
+    head = neutralize_commands(_head(plan, mode, limit))
     tail = neutralize_commands(f"{summary_line(plan, mode)}\n")
     budget = limit - len(head) - len(tail) - _NOTE_RESERVE
-    parts = [head]
     changed = plan.changed_targets
-    for shown, target in enumerate(changed):
-        block = neutralize_commands(_target(target, plan.channels, mode))
-        if len(block) > budget:
-            parts.append(_left_out(len(changed) - shown, len(changed), limit, mode))
-            break
-        budget -= len(block)
-        parts.append(block)
+    blocks = _fit(_blocks(changed, plan.channels, mode, limit, budget), budget)
+    parts = [head, *blocks]
+    if len(blocks) < len(changed):
+        parts.append(_left_out(len(changed) - len(blocks), len(changed), limit, mode))
     parts.append(tail)
     return "".join(parts)
 
 
-def _head(plan: Plan, mode: Mode) -> str:
+class _Block:
+    """One target's ``<details>`` block, whole or cut to a number of characters."""
+
+    def __init__(self, summary: str, lines: list[str], limit: int, mode: Mode) -> None:
+        self.summary = summary
+        self.lines = lines
+        self.limit = limit
+        self.command = "reconciler drift" if mode == "drift" else "reconciler plan"
+        self.whole = self._render(lines, hidden=0, shortened=False)
+        # The smallest cut form: the heading, an empty diff and the note.
+        self.least = min(len(self.whole), len(self._render([], len(lines), shortened=False)))
+
+    @property
+    def size(self) -> int:
+        return len(self.whole)
+
+    def _render(self, lines: list[str], hidden: int, *, shortened: bool) -> str:
+        note = ""
+        if hidden or shortened:
+            what = []
+            if shortened:
+                what.append("the last line shown is shortened")
+            if hidden:
+                what.append(f"{plural(hidden, 'more line')} of this diff not shown")
+            note = (
+                f"_\u2026 cut here: {' and '.join(what)}, to keep this comment under "
+                f"{self.limit} characters. Run `{self.command}` or see the job log "
+                "for all of it._\n\n"
+            )
+        body = fence(lines, "diff")
+        return neutralize_commands(
+            f"<details><summary>{self.summary}</summary>\n\n{body}\n{note}</details>\n\n"
+        )
+
+    def cut(self, room: int) -> str:
+        """The block in at most ``room`` characters (at least ``least``): as many whole diff
+        lines as fit; a single line longer than the whole room is shortened, not dropped."""
+        if self.size <= room:
+            return self.whole
+        lines = self.lines
+        low, high, used = 0, 0, 0  # the largest count of whole lines that fits
+        while high < len(lines) - 1 and used + len(lines[high]) < room:
+            used += len(lines[high]) + 1
+            high += 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if len(self._render(lines[:middle], len(lines) - middle, shortened=False)) <= room:
+                low = middle
+            else:
+                high = middle - 1
+        kept = low
+        block = self._render(lines[:kept], len(lines) - kept, shortened=False)
+        if kept < len(lines) and len(lines[kept]) > room // 2:
+            # The next line alone is larger than any share: show its beginning instead.
+            spare = room - len(block) - 80
+            text = lines[kept]
+            while spare > 40:
+                candidate = self._render(
+                    [*lines[:kept], text[:spare] + " \u2026"],
+                    len(lines) - kept - 1,
+                    shortened=True,
+                )
+                if len(candidate) <= room:
+                    return candidate
+                spare -= max(len(candidate) - room, 16)
+        return block if len(block) <= room else self._render([], len(lines), shortened=False)
+
+
+def _blocks(
+    targets: list[TargetPlan], channels: Mapping[int, str], mode: Mode, limit: int, budget: int
+) -> list[_Block]:
+    """The blocks of the targets that could be shown at all, in plan order: rendering stops
+    once even their smallest forms no longer fit, so a plan of 10,000 targets renders only
+    the few hundred a comment can hold."""
+    blocks: list[_Block] = []
+    least = 0
+    for target in targets:
+        block = _target(target, channels, mode, limit)
+        least += block.least
+        if least > budget:
+            break
+        blocks.append(block)
+    return blocks
+
+
+def _fit(blocks: list[_Block], budget: int) -> list[str]:
+    """Share ``budget`` among the longest prefix of ``blocks`` in which every block gets at
+    least ``_MIN_SHARE`` characters (or all it needs): small blocks whole, large ones cut
+    to one common level (max-min fairness)."""
+    if sum(b.size for b in blocks) <= budget:
+        return [b.whole for b in blocks]
+    low, high = 0, len(blocks)  # the longest prefix whose level is at least _MIN_SHARE
+    while low < high:
+        middle = (low + high + 1) // 2
+        level = _level(blocks[:middle], budget)
+        if level is not None and level >= _MIN_SHARE:
+            low = middle
+        else:
+            high = middle - 1
+    count = low
+    if count == 0:
+        if not blocks or blocks[0].least > budget:
+            return []
+        count = 1  # the room is smaller than one share: the first target, cut to it
+    shown = blocks[:count]
+    level = _level(shown, budget) or 0
+    out = []
+    spare = 0  # what the blocks before left of their shares goes to the ones after them
+    for block in shown:
+        share = min(block.size, max(block.least, level))
+        text = block.cut(share + spare)
+        spare += share - len(text)
+        out.append(text)
+    return out
+
+
+def _level(blocks: list[_Block], budget: int) -> int | None:
+    """The largest L with sum(min(size, max(least, L))) <= budget; None if even the least
+    forms do not fit; ``_WHOLE`` if every block fits whole."""
+    if sum(b.least for b in blocks) > budget:
+        return None
+    if sum(b.size for b in blocks) <= budget:
+        return _WHOLE
+    low, high = 0, max((b.size for b in blocks), default=0)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(min(b.size, max(b.least, middle)) for b in blocks) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _head(plan: Plan, mode: Mode, limit: int) -> str:
     total = plan.summary
     title = "drift report" if mode == "drift" else "plan"
     names = (
@@ -78,8 +216,9 @@ def _head(plan: Plan, mode: Mode) -> str:
     )
     counts = (total.create, total.update, total.deactivate, total.noop)
     targets = (len(plan.targets), len(plan.changed_targets), len(plan.unreadable))
+    section = min(_SECTION_LIMIT, limit // 8)
     out = [
-        f"### reconciler {title}: {code(plan.environment)}\n",
+        f"### reconciler {title}: {code(_shortened(plan.environment))}\n",
         f"Generated at {code(plan.generatedAt)}.\n",
         "| " + " | ".join((*names, "unchanged", "targets", "with changes", "unreadable")) + " |",
         "|" + " ---: |" * 7,
@@ -87,23 +226,23 @@ def _head(plan: Plan, mode: Mode) -> str:
     ]
     if plan.unreadable:
         items = [f"> - {code(unreadable_line(t))}" for t in plan.unreadable]
-        out += ["> [!CAUTION]", f"> {unreadable_title(plan)}", *_capped(items, "> - "), ""]
+        out += ["> [!CAUTION]", f"> {unreadable_title(plan)}", *_capped(items, "> - ", section), ""]
     warnings = [one_line(w) for w in plan.all_warnings(unreadable=False)]
     if warnings:
         out += [f"<details><summary>{plural(len(warnings), 'warning')}</summary>\n"]
-        out += [fence(_capped(warnings, "")) + "</details>\n"]
+        out += [fence(_capped(warnings, "", section)) + "</details>\n"]
     if plan.changed_targets:
         old, new = direction(mode)
         out.append(f"In each diff, `-` is the {old} value and `+` the {new} value.\n")
     return "\n".join(out) + "\n"
 
 
-def _capped(items: list[str], prefix: str) -> list[str]:
+def _capped(items: list[str], prefix: str, limit: int) -> list[str]:
     kept: list[str] = []
     size = 0
     for index, item in enumerate(items):
         size += len(item) + 1
-        if size > _SECTION_LIMIT:
+        if size > limit:
             return [*kept, f"{prefix}… and {len(items) - index} more"]
         kept.append(item)
     return kept
@@ -118,7 +257,7 @@ def _left_out(left: int, total: int, limit: int, mode: Mode) -> str:
     )
 
 
-def _target(target: TargetPlan, channels: Mapping[int, str], mode: Mode) -> str:
+def _target(target: TargetPlan, channels: Mapping[int, str], mode: Mode, limit: int) -> _Block:
     words = (
         ("missing", "changed", "extra")
         if mode == "drift"
@@ -130,8 +269,13 @@ def _target(target: TargetPlan, channels: Mapping[int, str], mode: Mode) -> str:
     for change in target.changes:
         if change.action != "noop":
             lines.extend(_change(change, channels, mode))
-    summary = f"{code(target_heading(target))}: {counts}"
-    return f"<details><summary>{summary}</summary>\n\n{fence(lines, 'diff')}\n</details>\n\n"
+    summary = f"{code(_shortened(target_heading(target)))}: {counts}"
+    return _Block(summary, lines, limit, mode)
+
+
+def _shortened(text: str, limit: int = _HEADING_LIMIT) -> str:
+    """A name or heading from manifests or the API, cut to ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _change(change: Change, channels: Mapping[int, str], mode: Mode) -> list[str]:
