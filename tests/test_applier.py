@@ -16,18 +16,25 @@ from tests.e2e.conftest import ROOT, write_config
 
 
 class CorruptingTransport(httpx.AsyncBaseTransport):
-    """Passes requests through and alters the first stored communication of every upsert answer."""
+    """Real HTTP, except that the first element of every upsert is rewritten on its way, so the
+    API stores (and answers, and shows on a re-read) another message than the one sent.
+
+    Issue 14 item 5: before, this transport altered only the *answer*, and that alone failed the
+    target. Now an answer that differs is judged by a re-read; only a difference the re-read
+    confirms is an error, so the server side of the corruption is what this test needs."""
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        if request.method != "POST" or not request.url.path.endswith("/upsert"):
-            return response
-        body = json.loads(await response.aread())
-        body["data"][0]["messageTemplate"] += " (rewritten by the server)"
-        return httpx.Response(response.status_code, json=body)
+        if request.method == "POST" and request.url.path.endswith("/upsert"):
+            body = json.loads(request.read())
+            body[0]["messageTemplate"] += " (rewritten by the server)"
+            headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+            request = httpx.Request(
+                "POST", request.url, headers=headers, content=json.dumps(body).encode()
+            )
+        return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -60,9 +67,10 @@ def test_an_upsert_answer_that_differs_from_what_was_sent_fails_the_target(
         return [f"{o.status}: {o.message}" for o in result.outcomes]
 
     outcomes = asyncio.run(run())
-    assert len(outcomes) == 4
+    assert len(outcomes) == 5  # 2402's declared duplicate is deactivated too (issue 14 item 7)
     assert all(line.startswith("failed: API returned an inconsistent result") for line in outcomes)
     assert all("messageTemplate differ from what was sent" in line for line in outcomes)
+    assert all("(confirmed by a re-read)" in line for line in outcomes)
 
 
 def _live(id_: int, type_: str, channel: int, message: str, active: bool = True) -> object:
