@@ -12,6 +12,7 @@ from pathlib import Path
 
 from reconciler.api.wire import Communication
 from reconciler.applier import Applier, ApplyResult, TargetOutcome, stale_targets
+from reconciler.applylock import DEFAULT_LOCK_TIMEOUT, apply_lock
 from reconciler.config import Settings
 from reconciler.console import Console
 from reconciler.errors import ApplyRefused, ReconcilerError
@@ -32,6 +33,7 @@ class ApplyOptions:
     parallelism: int | None = None
     force: bool = False
     report: Path | None = None
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 
 
 async def run_apply(
@@ -46,7 +48,11 @@ async def run_apply(
     # the post-write check knows every row's id from it (issue 14).
     live: dict[tuple[int, int], list[Communication]] = {}
     try:
-        async with open_client(settings, parallelism=parallelism) as client:
+        # Held from before the first request: a second apply plans only after this one is done.
+        async with (
+            apply_lock(settings.root, timeout=options.lock_timeout, on_wait=console.warn),
+            open_client(settings, parallelism=parallelism) as client,
+        ):
             if options.plan_file is not None:
                 plan = _load_saved(options.plan_file, settings)
             else:
