@@ -10,6 +10,7 @@ Each server here is real HTTP on loopback (``fakeapi``), misbehaving in one way:
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -90,9 +91,13 @@ def test_a_server_that_normalises_text_is_reported_once_and_converges(repo: Path
     api = Normalising()
     with api.serve() as url:
         setup(repo, url, entries)
-        code, out, err = cli("apply", "--auto-approve")
+        code, out, err = cli("apply", "--auto-approve", "--report", "report.json")
         assert code == 0, out + err
         assert "inconsistent" not in out + err
+        (reported,) = json.loads((repo / "report.json").read_text())["targets"]
+        assert reported["outcome"] == "applied"
+        stored = "the API stored messageTemplate with trailing whitespace removed"
+        assert stored in reported["warnings"]
         trailing = re.findall(r"warning: .*messageTemplate with trailing whitespace removed.*", err)
         assert len(trailing) == 1, err  # once, although two communications were normalised
         assert "CRLF line endings converted to LF" in err
