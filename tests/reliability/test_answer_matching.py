@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,6 +116,32 @@ def test_a_server_that_normalises_text_is_reported_once_and_converges(repo: Path
         code, out, err = cli("apply", "--auto-approve")
         assert code == 0, out + err
         assert len(api.writes()) == 1
+
+
+class NormalisingAndLosingTheFirstAnswer(Normalising):
+    """Commits the first upsert, then answers it with a 500 (an ambiguous write)."""
+
+    def answer(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        status, data = super().answer(method, path, body)
+        if method == "POST" and len(self.writes()) == 1:
+            return 500, None
+        return status, data
+
+
+def test_recovery_from_an_ambiguous_write_accepts_the_servers_normalisation(
+    repo: Path, cli: Run
+) -> None:
+    """Recovery compares the re-read with the plan as the post-write check does: a normalised
+    text landed; resending it would be normalised again, round after round."""
+    api = NormalisingAndLosingTheFirstAnswer(LIVE)
+    entries = [communication("START", EMAIL, "new start  ", subject="Hi"), *WANTED[1:]]
+    with api.serve() as url:
+        setup(repo, url, entries)
+        code, out, err = cli("apply", "--auto-approve")
+        assert code == 0, out + err
+        assert "recovered after ambiguous write" in out
+        assert len(api.writes()) == 1  # nothing was resent
+        assert cli("plan", "--detailed-exitcode")[0] == 0
 
 
 class Rewriting(FakeCapillary):
