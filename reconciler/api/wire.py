@@ -41,6 +41,20 @@ def _parse_timestamp(value: Any) -> Any:
 Timestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]
 
 
+def _type_name(value: Any) -> Any:
+    """A communicationType the schema does not know is still read (issue 14 item 8: such a
+    row is "not managed", never a reason to call the whole target unreadable): an integer
+    code becomes its text, a missing one the empty name."""
+    if value is None:
+        return ""
+    if type(value) is int:
+        return str(value)
+    return value
+
+
+TypeName = Annotated[str, BeforeValidator(_type_name)]
+
+
 def format_timestamp(value: datetime) -> str:
     """Render a timestamp the way Capillary does (milliseconds, ``+0000`` offset)."""
     offset = value.utcoffset()
@@ -86,7 +100,7 @@ class Communication(WireModel):
     id: int
     targetId: int | None = None
     targetGroupId: int | None = None
-    communicationType: str
+    communicationType: TypeName
     channelId: int
     subjectTemplate: str = ""
     messageTemplate: str = ""

@@ -26,7 +26,7 @@ _COMMS = re.compile(r"^/v3/targetGroups/(\d+)/targets/(\d+)/communications(/upse
 _STAMP = "2026-03-01T10:00:00.000+0000"
 
 
-def row(id_: int, kind: str, channel: int, message: str, **fields: Any) -> Row:
+def row(id_: int, kind: str | int | None, channel: int, message: str, **fields: Any) -> Row:
     """A stored communication of GROUP/TARGET, as the API answers it."""
     base: Row = {
         "id": id_,

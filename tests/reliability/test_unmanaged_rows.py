@@ -25,6 +25,8 @@ LIVE = [
     row(3, "START", 7, "Welcome on a channel the list does not have"),
     row(4, "REMINDER", SMS, "undeclared: pruned"),
     row(5, "start", SMS, "a type in another case is another type"),
+    row(6, 7, SMS, "a type code the API documentation does not list"),
+    row(8, None, SMS, "no type at all"),
 ]
 WANTED = [communication("START", EMAIL, "new start", subject="Hi")]
 
@@ -51,6 +53,8 @@ def test_rows_the_schema_cannot_express_are_never_pruned(
         assert "not managed: unknown type BIRTHDAY" in warnings
         assert "not managed: unknown type start" in warnings
         assert "not managed: unknown channel id 7" in warnings
+        assert "not managed: unknown type 7 on SMS (channelId 1) (id 6)" in warnings
+        assert 'not managed: unknown type "" on SMS (channelId 1) (id 8)' in warnings
 
         code, text, err = cli("plan")
         assert code == 0, err
@@ -64,7 +68,7 @@ def test_rows_the_schema_cannot_express_are_never_pruned(
         assert code == 0, out + err
         (body,) = api.writes()
         assert sorted(e["id"] for e in body) == [1, 4]
-        assert {r["id"] for r in api.rows if r["active"]} == {1, 2, 3, 5}
+        assert {r["id"] for r in api.rows if r["active"]} == {1, 2, 3, 5, 6, 8}
 
 
 def test_the_fingerprint_covers_unmanaged_rows_and_stays_deterministic(
