@@ -30,7 +30,7 @@ Status = Literal["applied", "recovered", "failed", "skipped"]
 SETTLE_SECONDS = 2.5
 MAX_RECOVERY_ROUNDS = 3
 # After recovery wrote something, the target is re-read until it shows what the answers showed
-# (read-after-write lag), at most this many times, one settle delay apart.
+# (read-after-write lag), at most this many times per write, one settle delay apart.
 MAX_LAG_WAITS = 4
 # What is known of a target's rows before a write: id -> key (type, channelId).
 KnownKeys = dict[int, tuple[str, int]]
@@ -427,6 +427,7 @@ class Applier:
                 now_known = {**known, **known_keys(target, live)}
                 stored = await self._send(target, writes, outcome, now_known)
                 expected.update((row.id, Snapshot.of(row)) for row in stored)
+                waits = 0  # each write's rows get the whole lag budget
             except AmbiguousWriteError as exc:
                 outcome.exchanges[-1].error = exc.message
                 continue

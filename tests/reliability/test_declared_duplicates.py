@@ -67,10 +67,10 @@ WANTED = [
 def test_a_duplicate_made_by_recovery_is_removed_and_reported(
     repo: Path, sandbox_factory: SandboxFactory
 ) -> None:
-    """The first upsert commits, then fails with a 500; reads lag 0.5 s behind writes, longer
+    """The first upsert commits, then fails with a 500; reads lag 1.5 s behind writes, longer
     than the settle delay, so recovery cannot see the inserts and sends them again."""
     (repo / "manifests" / "t.yaml").write_text(manifest("inserts", 2163, 2319, WANTED))
-    server = sandbox_factory(read_lag_ms=500, write_script={1: Fault.AMBIGUOUS_500})
+    server = sandbox_factory(read_lag_ms=1500, write_script={1: Fault.AMBIGUOUS_500})
     write_config(repo, server.url)
     settings = select(repo / "reconciler.yaml", environ={})
 
@@ -82,7 +82,7 @@ def test_a_duplicate_made_by_recovery_is_removed_and_reported(
         )
         async with CapillaryClient(client_settings) as client:
             plan = await make_run_plan(settings, Selection(), client, parallelism=2)
-            return await Applier(client, settle_seconds=0.3).apply(plan)
+            return await Applier(client, settle_seconds=0.6).apply(plan)
 
     result = asyncio.run(run())
 
