@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.api.wire import Communication
 from reconciler.applier import Applier, ApplyResult, TargetOutcome, stale_targets
+from reconciler.applylock import DEFAULT_LOCK_TIMEOUT, apply_lock
 from reconciler.config import Settings
 from reconciler.console import Console
 from reconciler.errors import ApplyRefused, ReconcilerError
@@ -34,6 +36,7 @@ class ApplyOptions:
     parallelism: int | None = None
     force: bool = False
     report: Path | None = None
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 
 
 async def run_apply(
@@ -44,12 +47,21 @@ async def run_apply(
     plan: Plan | None = None
     result: ApplyResult | None = None
     refused: str | None = None
+    # The live state each changed target was planned (or, for a saved plan, re-read) against:
+    # the post-write check knows every row's id from it (issue 14).
+    live: dict[tuple[int, int], list[Communication]] = {}
     try:
-        async with open_client(settings, parallelism=parallelism) as client:
+        # Held from before the first request: a second apply plans only after this one is done.
+        async with (
+            apply_lock(settings.root, timeout=options.lock_timeout, on_wait=console.warn),
+            open_client(settings, parallelism=parallelism) as client,
+        ):
             if options.plan_file is not None:
                 plan = _load_saved(options.plan_file, settings)
             else:
-                plan = await make_run_plan(settings, selection, client, parallelism=parallelism)
+                plan = await make_run_plan(
+                    settings, selection, client, parallelism=parallelism, keep_live=live
+                )
             _show(plan, console)
             if not plan.has_changes:
                 return 1 if plan.unreadable else 0
@@ -58,7 +70,7 @@ async def run_apply(
                 raise ApplyRefused(f"refused by the safety threshold: {problem}", EXIT_SAFETY)
             _confirm(options, console)
             if options.plan_file is not None:
-                stale = await stale_targets(plan, client, parallelism)
+                stale = await stale_targets(plan, client, parallelism, keep_live=live)
                 if stale:
                     raise ApplyRefused(
                         "stale plan: live state changed since planning for "
@@ -67,7 +79,7 @@ async def run_apply(
                         EXIT_STALE,
                     )
             applier = Applier(client, parallelism=parallelism, on_done=lambda o: _line(o, console))
-            result = await _with_signals(applier, plan, console)
+            result = await _with_signals(applier, plan, console, live)
     except ApplyRefused as exc:
         refused = exc.message
         raise
@@ -83,6 +95,7 @@ async def run_apply(
     assert plan is not None
     assert result is not None
     _summary(plan, result, console)
+    _warnings(result, console)
     from reconciler.render.markdown import render_markdown
 
     try:
@@ -157,7 +170,12 @@ def _confirm(options: ApplyOptions, console: Console) -> None:
         raise ApplyRefused("apply cancelled; nothing was written")
 
 
-async def _with_signals(applier: Applier, plan: Plan, console: Console) -> ApplyResult:
+async def _with_signals(
+    applier: Applier,
+    plan: Plan,
+    console: Console,
+    live: dict[tuple[int, int], list[Communication]] | None = None,
+) -> ApplyResult:
     """SIGTERM and Ctrl-C let in-flight targets finish and start no new ones (issue 10)."""
     loop = asyncio.get_running_loop()
     installed = []
@@ -183,7 +201,7 @@ async def _with_signals(applier: Applier, plan: Plan, console: Console) -> Apply
                 bar.advance()
 
             applier.on_done = done
-            result = await applier.apply(plan)
+            result = await applier.apply(plan, live)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -216,6 +234,22 @@ def _summary(plan: Plan, result: ApplyResult, console: Console) -> None:
     if plan.unreadable:
         line += f", {len(plan.unreadable)} unreadable"
     console.print(line + ".")
+
+
+def _warnings(result: ApplyResult, console: Console) -> None:
+    """Each distinct outcome warning once, with the targets it concerns (issue 14 item 5)."""
+    from reconciler.render.github import one_line
+
+    for warning, outcomes in result.warnings().items():
+        labels = [o.target.label for o in outcomes]
+        shown = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+        console.warn(
+            one_line(
+                f"{warning} ({len(labels)} target{'s' if len(labels) != 1 else ''}: {shown}); "
+                "the API normalises this text, so plan treats the stored form as unchanged: "
+                "write the manifests that way to silence this"
+            )
+        )
 
 
 __all__ = ["ApplyOptions", "ReconcilerError", "run_apply"]

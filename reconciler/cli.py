@@ -371,11 +371,22 @@ def apply(
     ] = None,
     select: SelectOption = None,
     target_group: TargetGroupOption = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            max=86400,
+            help="Seconds to wait for another apply in this repository to finish.",
+        ),
+    ] = 60.0,
 ) -> int:
     """Make the live state match the manifests (SPEC §6); exit 3 unsafe, 4 stale plan."""
     from reconciler.apply_run import ApplyOptions, run_apply
     from reconciler.config import Settings
 
+    if lock_timeout != lock_timeout:  # NaN passes click's range check
+        raise UsageError("--lock-timeout must be a number of seconds between 0 and 86400")
     if plan_file is not None and (paths or select or target_group):
         raise UsageError(
             "--plan applies a saved plan as it is; do not combine it with paths or selections"
@@ -394,6 +405,7 @@ def apply(
         parallelism=parallelism,
         force=force,
         report=report,
+        lock_timeout=lock_timeout,
     )
     return _run_async(run_apply(settings, selection, options, _globals.out))
 

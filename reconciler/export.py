@@ -25,6 +25,7 @@ from reconciler.errors import ExportError
 from reconciler.manifests.schema import API_VERSION, KIND
 from reconciler.manifests.yamlstrict import _YAML11_AMBIGUOUS as _AMBIGUOUS
 from reconciler.manifests.yamlstrict import YamlProblem, decode, read_documents, resolve_plain
+from reconciler.planner import unmanaged_reason
 from reconciler.planning import Reader
 from reconciler.resolve import Index, Named, _pick
 
@@ -102,9 +103,9 @@ def _choose(
             if others:
                 duplicates = True
                 warnings.append(
-                    f"live duplicates of {key[0]} on channelId {key[1]}: exported id {pick.id}, "
-                    f"not ids {', '.join(map(str, sorted(others)))}; prune is off for this target "
-                    "so the first plan changes nothing — clean them up and turn prune on"
+                    f"live duplicates of {key[0]} on channelId {key[1]}: exported id {pick.id}; "
+                    f"the first plan deactivates ids {', '.join(map(str, sorted(others)))} "
+                    "(a declared key keeps exactly one active communication)"
                 )
             chosen.append(pick)
         elif include_inactive:
@@ -282,6 +283,7 @@ async def build_export(
         raise ExportError("; ".join(problems) + ". Nothing was written")
     channels = {c.id: c for c in channels_raw}
     channel_names = _unique_names([Named(c.id, c.name) for c in channels_raw])
+    channel_ids = {c.id: c.name for c in channels_raw}
     group_names = _unique_names(named)
     gate = asyncio.Semaphore(parallelism)
 
@@ -311,7 +313,15 @@ async def build_export(
         if (group.id, target.id) in done:  # a target listed twice is exported once
             continue
         done.add((group.id, target.id))
-        chosen, warnings, duplicates = _choose(live, include_inactive)
+        # A row no manifest could declare (unknown type or channel) is not exported: the file
+        # would not validate, and plan leaves such rows alone anyway (issue 14 item 8).
+        managed = [c for c in live if unmanaged_reason(c, channel_ids) is None]
+        chosen, warnings, duplicates = _choose(managed, include_inactive)
+        warnings += [
+            f"id {c.id} not exported: not managed: {unmanaged_reason(c, channel_ids)}"
+            for c in live
+            if c.active and unmanaged_reason(c, channel_ids) is not None
+        ]
         label = f"target {target.id} ({target.name}) of group {group.id} ({group.name})"
         if not chosen:
             notes.append(f"{label}: no active communications; not exported")

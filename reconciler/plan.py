@@ -405,9 +405,17 @@ def check_safety(plan: Plan, max_deactivate_percent: float = 25) -> str | None:
 
     "Managed" communications are the active live ones in the readable targets the plan
     covers. Refuse when deactivations exceed the percentage of them *and* number more than 2.
+    Live duplicates of a declared key count on neither side: their deactivation leaves the
+    key's message live, and it is always planned (issue 14 item 7: a declared key has exactly
+    one active row), so the threshold must not stand in its way.
     """
-    deactivations = plan.summary.deactivate
-    managed = plan.active_live
+    duplicates = sum(
+        1
+        for change in plan.changes()
+        if change.action == "deactivate" and change.reason == REASON_DUPLICATE
+    )
+    deactivations = plan.summary.deactivate - duplicates
+    managed = plan.active_live - duplicates
     if deactivations <= 2 or deactivations * 100 <= max_deactivate_percent * managed:
         return None
     share = 100 * deactivations / managed if managed else 100.0

@@ -5,6 +5,7 @@ No I/O: live state arrives already read (or as a ReadFailure); nothing here call
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,7 @@ from reconciler.plan import (
     TargetPlan,
     fingerprint,
 )
+from reconciler.textnorm import TEXT_FIELDS, explain
 
 # Fixed change order within a target: by communication type (SPEC order, unknown types
 # after), then deactivations before creates so that a channel move's "-" and "+" sit together.
@@ -85,20 +87,26 @@ def plan_target(
             raise PlanError(f"{desired.name}: {key.label(names)} is declared twice")
         declared[key] = wanted
     by_key: dict[Key, list[Communication]] = defaultdict(list)
+    unmanaged: list[tuple[Communication, str]] = []
     for comm in live:
-        by_key[_key(comm.communicationType, comm.channelId)].append(comm)
+        why = unmanaged_reason(comm, channels)
+        if why is not None:
+            unmanaged.append((comm, why))
+        else:
+            by_key[_key(comm.communicationType, comm.channelId)].append(comm)
 
     changes: list[Change] = []
     warnings: list[str] = []
     for key, wanted in declared.items():
         match, others = _pick(by_key.get(key, []))
-        changes.append(_plan_declared(key, wanted, match))
-        # Extra active duplicates go when prune is on, or when the key is declared inactive
-        # (then the declaration itself says no active communication may have this key).
-        drop = desired.prune or not wanted.active
-        changes.extend(_deactivate(c, REASON_DUPLICATE) for c in others if drop)
+        changes.append(_plan_declared(key, wanted, match, names, warnings))
+        # A declared key has exactly one active row (SPEC §4): the other active duplicates
+        # are deactivated whatever ``prune`` says; prune concerns undeclared keys only.
+        changes.extend(_deactivate(c, REASON_DUPLICATE) for c in others)
         if match is not None and others:
-            warnings.append(_duplicate_warning(key, match, others, drop, names))
+            warnings.append(_duplicate_warning(key, match, others, names))
+    for comm, why in sorted(unmanaged, key=lambda pair: pair[0].id):
+        warnings.append(f"not managed: {why} (id {comm.id}); left as it is")
     for key in sorted(set(by_key) - set(declared), key=_key_order):
         active = sorted((c for c in by_key[key] if c.active), key=lambda c: c.id)
         if len(active) > 1:
@@ -113,10 +121,33 @@ def plan_target(
     return TargetPlan(
         **_identity(desired),
         fingerprint=fingerprint(live),
-        activeLive=sum(1 for c in live if c.active),
+        activeLive=sum(1 for c in live if c.active) - sum(1 for c, _ in unmanaged if c.active),
         warnings=tuple(warnings),
         changes=tuple(sorted(_label_moves(changes, names), key=_change_order)),
     )
+
+
+def unmanaged_reason(comm: Communication, channels: Mapping[int, str] | None) -> str | None:
+    """Why no manifest could declare ``comm`` (SPEC §4: prune never touches it), or None.
+
+    A manifest names a type of the schema's enum and a channel of the channel list (by name or
+    id); ``channels`` is that list, or None when it is not known (then every channel counts).
+    """
+    kind, channel = comm.communicationType, comm.channelId
+    if kind not in _TYPE_ORDER:
+        name = (channels or {}).get(channel)
+        where = f"{name} (channelId {channel})" if name else f"channelId {channel}"
+        return f"unknown type {_shown(kind)} on {where}"
+    if channels is not None and channel not in channels:
+        return f"unknown channel id {channel} for {kind}, not in the channel list"
+    return None
+
+
+def _shown(text: str) -> str:
+    """A server-chosen type name, printable on one line."""
+    if text.isprintable() and text.strip() == text and text:
+        return text
+    return json.dumps(text, ensure_ascii=True)
 
 
 def _key(communication_type: str, channel_id: int) -> Key:
@@ -220,7 +251,13 @@ def apply_writes(
     return [state[key] for key in sorted(state)]
 
 
-def _plan_declared(key: Key, wanted: DesiredCommunication, match: Communication | None) -> Change:
+def _plan_declared(
+    key: Key,
+    wanted: DesiredCommunication,
+    match: Communication | None,
+    channels: Mapping[int, str],
+    warnings: list[str],
+) -> Change:
     source = wanted.source.render() or None
     if not wanted.active:
         # Declared inactive is satisfied by "no active communication with this key": an
@@ -236,6 +273,20 @@ def _plan_declared(key: Key, wanted: DesiredCommunication, match: Communication 
         return Change(action="create", key=key, after=after, fields=every, source=source)
     before = Snapshot.of(match)
     fields = changed_fields(before, after)
+    normalised = _normalised_fields(wanted, match, fields)
+    if normalised:
+        # The live text is the manifest's after the server's normalisation: resending it would
+        # be normalised again on every run. Unchanged, with a warning saying so (issue 14).
+        for name, how in normalised.items():
+            warnings.append(
+                f"{key.label(channels)}: the live {name} is the manifest's with {how}, as the "
+                f"API stores it; not planned as a change (write it that way in the manifest "
+                "to silence this warning)"
+            )
+        after = after.model_copy(update={name: getattr(match, name) for name in normalised})
+        fields = tuple(name for name in fields if name not in normalised)
+        if not fields:
+            return _noop(key, match, source)
     return Change(
         action="update" if fields else "noop",
         key=key,
@@ -247,6 +298,20 @@ def _plan_declared(key: Key, wanted: DesiredCommunication, match: Communication 
         source=source,
         **_attribution(match),
     )
+
+
+def _normalised_fields(
+    wanted: DesiredCommunication, match: Communication, fields: Sequence[FieldName]
+) -> dict[str, str]:
+    """The changed text fields whose live value is the wanted one after a server's
+    normalisation (``textnorm``), each with how it was normalised."""
+    found: dict[str, str] = {}
+    for name in fields:
+        if name in TEXT_FIELDS:
+            how = explain(getattr(wanted, name), getattr(match, name))
+            if how is not None:
+                found[name] = how
+    return found
 
 
 def _unchanged(wanted: DesiredCommunication, match: Communication) -> bool:
@@ -322,6 +387,14 @@ def _shared(cache: dict[_K, _V], key: _K, make: Callable[[], _V]) -> _V:
     return found
 
 
+def pick_match(
+    candidates: Sequence[Communication],
+) -> tuple[Communication | None, list[Communication]]:
+    """The live match among communications sharing a key, and the other active ones (SPEC §4);
+    the applier uses the same rule to keep one row of a declared key."""
+    return _pick(candidates)
+
+
 def _pick(candidates: Sequence[Communication]) -> tuple[Communication | None, list[Communication]]:
     """The live match for a key and the other *active* communications sharing it.
 
@@ -351,14 +424,13 @@ def _duplicate_warning(
     key: Key,
     match: Communication,
     others: Sequence[Communication],
-    dropped: bool,
     channels: Mapping[int, str],
 ) -> str:
     ids = ", ".join(str(c.id) for c in sorted([match, *others], key=lambda c: c.id))
-    fate = "planned for deactivation" if dropped else "left active (prune: false)"
     return (
         f"{len(others) + 1} active live communications share key {key.label(channels)} "
-        f"(ids {ids}); id {match.id} is the most recently updated, the others are {fate}"
+        f"(ids {ids}); id {match.id} is the most recently updated, the others are planned "
+        "for deactivation"
     )
 
 

@@ -61,6 +61,7 @@ async def make_run_plan(
     *,
     parallelism: int,
     now: datetime | None = None,
+    keep_live: dict[tuple[int, int], list[Communication]] | None = None,
 ) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
@@ -69,6 +70,9 @@ async def make_run_plan(
     desired state and read are let go once it is planned. A name that does not resolve fails
     the run with every such problem, possibly after other targets were read. Nothing here
     writes.
+
+    With ``keep_live``, the live state of each target that has changes is kept there: apply's
+    post-write check needs the ids of every row the write was planned against (issue 14).
     """
     now = now or datetime.now(UTC)
     loader = ManifestLoader(
@@ -104,6 +108,9 @@ async def make_run_plan(
                 channels=resolver.channel_names,
             )
             planned[wanted.ref] = plan.targets[0]
+            if keep_live is not None and plan.targets[0].has_changes:
+                assert not isinstance(read, ReadFailure)  # an unreadable target has no changes
+                keep_live[wanted.ref] = list(read)
 
     # Every manifest is validated before the first request (issue 10: bad input sends nothing).
     files: list[list[LoadedDocument]] = []

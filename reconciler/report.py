@@ -51,6 +51,7 @@ def build_report(
                 "manifest": o.target.manifest,
                 "outcome": o.status,
                 "message": o.message,
+                "warnings": list(o.warnings),
                 "requests": [
                     {"sent": e.sent, "response": e.response, "error": e.error} for e in o.exchanges
                 ],

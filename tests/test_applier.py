@@ -16,18 +16,25 @@ from tests.e2e.conftest import ROOT, write_config
 
 
 class CorruptingTransport(httpx.AsyncBaseTransport):
-    """Passes requests through and alters the first stored communication of every upsert answer."""
+    """Real HTTP, except that the first element of every upsert is rewritten on its way, so the
+    API stores (and answers, and shows on a re-read) another message than the one sent.
+
+    Issue 14 item 5: before, this transport altered only the *answer*, and that alone failed the
+    target. Now an answer that differs is judged by a re-read; only a difference the re-read
+    confirms is an error, so the server side of the corruption is what this test needs."""
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        if request.method != "POST" or not request.url.path.endswith("/upsert"):
-            return response
-        body = json.loads(await response.aread())
-        body["data"][0]["messageTemplate"] += " (rewritten by the server)"
-        return httpx.Response(response.status_code, json=body)
+        if request.method == "POST" and request.url.path.endswith("/upsert"):
+            body = json.loads(request.read())
+            body[0]["messageTemplate"] += " (rewritten by the server)"
+            headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+            request = httpx.Request(
+                "POST", request.url, headers=headers, content=json.dumps(body).encode()
+            )
+        return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -60,9 +67,10 @@ def test_an_upsert_answer_that_differs_from_what_was_sent_fails_the_target(
         return [f"{o.status}: {o.message}" for o in result.outcomes]
 
     outcomes = asyncio.run(run())
-    assert len(outcomes) == 4
+    assert len(outcomes) == 5  # 2402's declared duplicate is deactivated too (issue 14 item 7)
     assert all(line.startswith("failed: API returned an inconsistent result") for line in outcomes)
     assert all("messageTemplate differ from what was sent" in line for line in outcomes)
+    assert all("(confirmed by a re-read)" in line for line in outcomes)
 
 
 def _live(id_: int, type_: str, channel: int, message: str, active: bool = True) -> object:
@@ -137,3 +145,45 @@ def test_recovery_resends_only_updates_that_did_not_land() -> None:
     writes, creates = remaining_writes(target, after)  # type: ignore[arg-type]
     assert creates == []
     assert [(w.id, w.messageTemplate) for w in writes] == [(2, "new")]
+
+
+def _write(type_: str, channel: int, message: str, id_: int | None = None) -> object:
+    from reconciler.api.wire import CommunicationWrite
+
+    return CommunicationWrite(
+        id=id_,
+        active=True,
+        channelId=channel,
+        communicationType=type_,
+        messageTemplate=message,
+        offsetDays=0,
+        sender="S",
+        subjectTemplate="",
+    )
+
+
+def test_check_answer_matches_by_id_and_key_and_names_what_proves_an_inconsistency() -> None:
+    """Issue 14 items 4 and 5: the pure half of the post-write check."""
+    from reconciler.applier import check_answer
+
+    sent = [_write("START", 2, "new", 1), _write("FINISH", 2, "bye")]
+    known = {1: ("START", 2), 3: ("CHANGE", 1)}
+    unsent = _live(3, "CHANGE", 1, "kept")
+    good = [unsent, _live(9, "FINISH", 2, "bye"), _live(1, "START", 2, "new")]
+    check = check_answer(sent, good, ref=(1, 2), known=known)  # type: ignore[arg-type]
+    assert (check.problem, check.doubts) == (None, [])
+    assert {i: r.id for i, r in check.rows.items()} == {0: 1, 1: 9}
+
+    twice = [*good, _live(1, "START", 2, "other")]
+    assert "id 1 twice" in str(check_answer(sent, twice, ref=(1, 2), known=known).problem)  # type: ignore[arg-type]
+    two_new = [*good, _live(10, "FINISH", 2, "bye")]
+    problem = check_answer(sent, two_new, ref=(1, 2), known=known).problem  # type: ignore[arg-type]
+    assert "answered with 2 new communications (ids 9, 10)" in str(problem)
+    moved = [_live(1, "START", 2, "new"), _live(3, "FINISH", 2, "bye")]
+    problem = check_answer(sent, moved, ref=(1, 2), known=known).problem  # type: ignore[arg-type]
+    assert "the create of FINISH on channelId 2 was answered with id 3" in str(problem)
+    foreign = [good[0].model_copy(update={"targetId": 7}), *good[1:]]
+    problem = check_answer(sent, foreign, ref=(1, 2), known=known).problem  # type: ignore[arg-type]
+    assert "belongs to target group ?, target 7" in str(problem)
+    missing = check_answer(sent, good[:2], ref=(1, 2), known=known)  # type: ignore[arg-type]
+    assert (missing.problem, missing.doubts) == (None, ["the answer has no row with id 1"])

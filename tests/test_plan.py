@@ -227,6 +227,22 @@ def test_safety_threshold(active: int, deactivated: int, refused: bool) -> None:
         assert "--force" in message
 
 
+def test_deactivating_live_duplicates_of_a_declared_key_does_not_count_for_safety() -> None:
+    """Issue 14 item 7: duplicates of a declared key are always deactivated, prune or not; the
+    key's message stays live, so the threshold neither counts them nor refuses for them."""
+    target = desired((1, 10), ("START", 1))
+    live = [comm(c, "START", 1) for c in range(1, 6)]  # five active copies of one key
+    plan = make_plan([target], {(1, 10): live}, "e", NOW)
+    assert plan.summary.deactivate == 4
+    assert check_safety(plan, 25) is None
+    # a real deactivation beside them is still weighed against the managed ones
+    live += [comm(c, "FINISH", c) for c in range(6, 9)]
+    plan = make_plan([target], {(1, 10): live}, "e", NOW)
+    message = check_safety(plan, 25)
+    assert message is not None
+    assert "deactivate 3 of 4 active" in message
+
+
 def test_safety_threshold_is_configurable() -> None:
     assert check_safety(safety_plan(10, 3), 30) is None
     assert check_safety(safety_plan(10, 3), 29.9) is not None

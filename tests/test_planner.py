@@ -127,10 +127,63 @@ def test_live_duplicates_match_the_newest_active_and_prune_the_rest() -> None:
     assert "ids 7, 8" in plan.warnings[0]
 
 
-def test_live_duplicates_without_prune_only_warn() -> None:
-    plan = plan_target(target(want(), prune=False), [have(7, on=1), have(8, on=1)])
-    assert actions(plan) == [("noop", "START", 1, 8)]  # a tie goes to the higher id
-    assert "left active (prune: false)" in plan.warnings[0]
+def test_live_duplicates_of_a_declared_key_are_deactivated_without_prune_too() -> None:
+    """Issue 14 item 7 (SPEC §4): a declared key has exactly one active row, prune or not
+    (this test pinned "left active (prune: false)" before; the SPEC now says otherwise)."""
+    live = [have(7, on=1), have(8, on=1), have(9, "FINISH"), have(10, "FINISH")]
+    plan = plan_target(target(want(), prune=False), live)
+    # a tie goes to the higher id; the undeclared FINISH duplicates stay (prune: false)
+    assert actions(plan) == [("deactivate", "START", 1, 7), ("noop", "START", 1, 8)]
+    assert plan.changes[0].reason == "live duplicate"
+    assert (
+        "id 8 is the most recently updated, the others are planned for deactivation"
+        in (plan.warnings[0])
+    )
+    assert "which no manifest declares; kept (prune: false)" in plan.warnings[1]
+
+
+def test_unmanaged_rows_are_listed_and_never_pruned() -> None:
+    """Issue 14 item 8 (SPEC §4): a type or channel no manifest could declare is not managed."""
+    live = [have(7), have(8, "BIRTHDAY"), have(9, "FINISH", 5), have(10, "FINISH")]
+    plan = plan_target(target(want()), live, channels={1: "SMS", 2: "EMAIL"})
+    assert actions(plan) == [("noop", "START", 1, 7), ("deactivate", "FINISH", 1, 10)]
+    assert plan.warnings == (
+        "not managed: unknown type BIRTHDAY on SMS (channelId 1) (id 8); left as it is",
+        "not managed: unknown channel id 5 for FINISH, not in the channel list (id 9); "
+        "left as it is",
+    )
+    assert plan.activeLive == 2  # the safety threshold counts managed communications only
+    # without a channel list (not read), every channel counts as declarable
+    assert ("deactivate", "FINISH", 5, 9) in actions(plan_target(target(want()), live))
+
+
+@pytest.mark.parametrize(
+    ("wanted", "stored", "how"),
+    [
+        ("Hello  \n", "Hello", "trailing whitespace removed"),
+        ("a\r\nb", "a\nb", "CRLF line endings converted to LF"),
+        ("a  \nb", "a\nb", "trailing whitespace removed from each line"),
+    ],
+)
+def test_a_live_text_that_is_the_manifests_after_normalisation_is_no_change(
+    wanted: str, stored: str, how: str
+) -> None:
+    """Issue 14 item 5: resending would be normalised again; a warning says why it is no change."""
+    plan = plan_target(target(want(messageTemplate=wanted)), [have(7, messageTemplate=stored)])
+    assert actions(plan) == [("noop", "START", 1, 7)]
+    (warning,) = plan.warnings
+    assert f"the live messageTemplate is the manifest's with {how}" in warning
+    # with another, real change, the update keeps the live text rather than resending it
+    plan = plan_target(
+        target(want(messageTemplate=wanted, sender="T")), [have(7, messageTemplate=stored)]
+    )
+    (change,) = plan.changes
+    assert (change.action, change.fields) == ("update", ("sender",))
+    assert change.after is not None
+    assert change.after.messageTemplate == stored
+    # the other direction is a real difference: this server did not normalise
+    plan = plan_target(target(want(messageTemplate=stored)), [have(7, messageTemplate=wanted)])
+    assert actions(plan) == [("update", "START", 1, 7)]
 
 
 def test_duplicates_of_a_key_declared_inactive_are_all_deactivated() -> None:
@@ -212,7 +265,8 @@ def test_apply_writes_updates_inserts_and_stamps() -> None:
 # Few keys, so that live duplicates, moves and re-activations are common in generated cases.
 TYPES = st.sampled_from(COMMUNICATION_TYPES[:2])
 CHANNELS = st.integers(1, 2)
-TEXT = st.sampled_from(["", "a", "b", "line 1\nline 2\n", "line 1\nline 3"])
+# "line 1\nline 2\n" and "line 1\nline 2" differ by a normalisation (issue 14 item 5).
+TEXT = st.sampled_from(["", "a", "b", "line 1\nline 2\n", "line 1\nline 2", "line 1\nline 3"])
 
 
 @st.composite
@@ -268,10 +322,13 @@ def test_applying_the_planned_writes_leaves_nothing_to_plan(
     second = plan_target(desired, after)
     assert writes_of(second) == [], second.changes
     # and nothing the manifests do not explain stays active under prune
+    active = [(c.communicationType, c.channelId) for c in after if c.active]
+    declared = {c.key for c in desired.communications if c.active}
     if desired.prune:
-        declared = {c.key for c in desired.communications if c.active}
-        active = [(c.communicationType, c.channelId) for c in after if c.active]
         assert sorted(active) == sorted(declared)
+    # issue 14 item 7: prune or not, a declared key has exactly one active row
+    for key in declared:
+        assert active.count(key) == 1, (key, after)
 
 
 @settings(max_examples=200, deadline=None)

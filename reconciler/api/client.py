@@ -41,6 +41,7 @@ from reconciler.api.envelope import (
 )
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
 from reconciler.api.logs import log
+from reconciler.api.ownership import describe_foreign, foreign_row
 from reconciler.api.retry import (
     AttemptFailure,
     CircuitBreaker,
@@ -336,9 +337,22 @@ class CapillaryClient:
         return self._parse(_CHANNELS, await self._call("GET", path), "GET", path, listing=True)
 
     async def get_communications(self, group_id: int, target_id: int) -> list[Communication]:
+        """A target's communications; a row that names another target fails the read (SPEC §4:
+        it is not this target's state, so nothing may be planned or pruned from it)."""
         path = _communications_path(group_id, target_id)
-        data = await self._call("GET", path)
-        return self._parse(_COMMUNICATIONS, data, "GET", path, listing=True)
+        rows = self._parse(
+            _COMMUNICATIONS, await self._call("GET", path), "GET", path, listing=True
+        )
+        foreign = foreign_row(rows, group_id, target_id)
+        if foreign is not None:
+            self.stats.failures += 1
+            raise ServerError(
+                f"the API answered with a row of another target: "
+                f"{describe_foreign(foreign, group_id, target_id)}",
+                method="GET",
+                path=path,
+            )
+        return rows
 
     async def upsert_communications(
         self, group_id: int, target_id: int, writes: Sequence[CommunicationWrite]

@@ -141,6 +141,20 @@ _BOOL: TypeAdapter[bool] = TypeAdapter(bool)
 Text = Annotated[str | None, BeforeValidator(_text_or_none)]
 
 
+def _type_name(value: Any) -> Any:
+    """A communicationType the schema does not know is still read (issue 14 item 8: such a
+    row is "not managed", never a reason to call the whole target unreadable): an integer
+    code becomes its text, a missing one the empty name."""
+    if value is None:
+        return ""
+    if type(value) is int:
+        return str(value)
+    return value
+
+
+TypeName = Annotated[str, BeforeValidator(_type_name)]
+
+
 def format_timestamp(value: datetime) -> str:
     """Render a timestamp the way Capillary does (milliseconds, ``+0000`` offset)."""
     offset = value.utcoffset()
@@ -193,7 +207,7 @@ class Communication(WireModel):
     id: WholeNumber
     targetId: WholeNumber | None = None
     targetGroupId: WholeNumber | None = None
-    communicationType: str
+    communicationType: TypeName
     channelId: WholeNumber
     subjectTemplate: Annotated[str, BeforeValidator(_none_as_empty)] = ""
     messageTemplate: str = ""

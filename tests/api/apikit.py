@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -80,6 +81,18 @@ COMMUNICATION = {
         "createdBy": {"id": 1, "code": "c", "name": "n", "type": "TILL"},
     },
 }
+
+
+_TARGET_PATH = re.compile(r"/targetGroups/(\d+)/targets/(\d+)/")
+
+
+def communication_of(request: httpx.Request) -> dict[str, object]:
+    """COMMUNICATION as a row of the target the request's path names: a read answered with a
+    row of another target fails (issue 14 item 4)."""
+    found = _TARGET_PATH.search(request.url.path)
+    if found is None:
+        return dict(COMMUNICATION)
+    return {**COMMUNICATION, "targetGroupId": int(found[1]), "targetId": int(found[2])}
 
 
 @dataclass

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from apikit import (
     BASE,
-    COMMUNICATION,
     FakeTime,
     Recorder,
     Reply,
     ScriptedServer,
     Seen,
+    communication_of,
     envelope,
     settings,
     token_response,
@@ -201,7 +201,7 @@ def oauth_server(tokens: list[str], ttl: float = 300, reject: set[str] | None = 
             return token_response(next(issued), ttl)
         if request.headers.get("x-cap-api-oauth-token") in rejected:
             return envelope(None, [{"code": 401, "message": "invalid token"}], status=401)
-        return envelope([COMMUNICATION])
+        return envelope([communication_of(request)])
 
     return Recorder(script)
 
@@ -246,7 +246,7 @@ async def test_after_a_failed_token_fetch_a_later_request_fetches_again() -> Non
             if next(answers) == 500:
                 return envelope(None, [{"code": 500, "message": "down"}], status=500)
             return token_response("tok-C-123456", 300)
-        return envelope([COMMUNICATION])
+        return envelope([communication_of(request)])
 
     rec = Recorder(script)
     async with CapillaryClient(
@@ -321,7 +321,7 @@ async def test_a_failing_token_endpoint_is_retried_even_for_a_write() -> None:
     def script(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v3/oauth/token/generate":
             return next(answers)
-        return envelope([COMMUNICATION])
+        return envelope([communication_of(request)])
 
     from reconciler.api.wire import CommunicationWrite
 

@@ -1,4 +1,6 @@
-"""`export` round trips: the first plan after an export shows no change (issue 7)."""
+"""`export` round trips: the first plan after an export shows no change (issue 7), except that
+live duplicates of an exported key are deactivated (issue 14 item 7: a declared key keeps exactly
+one active communication, whatever ``prune`` says; the demo's 2402 has one such duplicate)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,15 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from tests.e2e.conftest import Run
+
+
+def _no_change_but_duplicates(out: str) -> None:
+    """The plan changes nothing but deactivating the demo's live duplicate (id 5131)."""
+    changes = [
+        line.strip() for line in out.splitlines() if line.startswith(("  + ", "  ~ ", "  - "))
+    ]
+    assert changes == ["- deactivate START on EMAIL (channelId 2), id 5131 — live duplicate"], out
+    assert "Plan: 0 to create, 0 to update, 1 to deactivate," in out
 
 
 def _fresh(workspace: Path) -> None:
@@ -23,7 +34,7 @@ def test_export_all_then_plan_shows_no_changes(workspace: Path, cli: Run) -> Non
     assert cli("validate", "exported")[0] == 0
     code, out, err = cli("plan", "exported")
     assert code == 0, err
-    assert out.strip().endswith("No changes. Live state matches the manifests.")
+    _no_change_but_duplicates(out)
 
 
 def test_export_by_name_validates_and_plans_to_no_changes(workspace: Path, cli: Run) -> None:
@@ -34,7 +45,7 @@ def test_export_by_name_validates_and_plans_to_no_changes(workspace: Path, cli: 
     assert "channel: EMAIL" in text
     code, out, err = cli("plan", "exported")
     assert code == 0, err
-    assert out.strip().endswith("No changes. Live state matches the manifests.")
+    _no_change_but_duplicates(out)
 
 
 def test_export_twice_is_byte_identical(workspace: Path, cli: Run) -> None:
@@ -78,7 +89,7 @@ def test_force_keeps_comments_that_still_apply(workspace: Path, cli: Run, sandbo
     assert "Changed in the UI" in text
     code, out, _ = cli("plan", "exported")
     assert code == 0
-    assert out.strip().endswith("No changes. Live state matches the manifests.")
+    _no_change_but_duplicates(out)
 
 
 def test_exporting_a_missing_group_writes_nothing(workspace: Path, cli: Run) -> None:
@@ -133,7 +144,7 @@ def test_force_keeps_a_template_file_whose_content_is_still_live(
     assert "Changed in the UI" in text
     code, out, _ = cli("plan", "exported")
     assert code == 0
-    assert out.strip().endswith("No changes. Live state matches the manifests.")
+    _no_change_but_duplicates(out)
 
 
 def test_force_writes_a_changed_template_inline_and_leaves_the_file_alone(
@@ -162,4 +173,4 @@ def test_force_writes_a_changed_template_inline_and_leaves_the_file_alone(
     assert (path.parent / "first.txt").read_text() == before  # it may be shared: not rewritten
     code, out, _ = cli("plan", "exported")
     assert code == 0
-    assert out.strip().endswith("No changes. Live state matches the manifests.")
+    _no_change_but_duplicates(out)

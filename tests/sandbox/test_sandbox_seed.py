@@ -45,7 +45,7 @@ FIRST_PLAN = {
         ("START", "SMS"): "deactivate",
     },
     2402: {
-        ("START", "EMAIL"): "noop, duplicate kept",
+        ("START", "EMAIL"): "noop, duplicate deactivated",
         ("FINISH", "EMAIL"): "noop",
         ("CHANGE", "SMS"): "kept",
     },
@@ -118,7 +118,9 @@ def _first_plan(store: Store) -> dict[int, dict[tuple[str, str], str]]:
             else:
                 action = "noop"
             if sum(c["active"] for c in candidates[:-1]):
-                action += ", duplicate deactivated" if prune else ", duplicate kept"
+                # a declared key keeps one active row whatever prune says (issue 14 item 7)
+                drop = prune or want is not None
+                action += ", duplicate deactivated" if drop else ", duplicate kept"
             actions[key] = action
     return plan
 
