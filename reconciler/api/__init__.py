@@ -41,7 +41,17 @@ _HOMES = {
     "ClientStats": "stats",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "BasicCredentials",
+    "CapillaryClient",
+    "CircuitOpenError",
+    "ClientSettings",
+    "ClientStats",
+    "Credentials",
+    "OAuthCredentials",
+    "check_endpoint",
+    "credentials_from_env",
+]
 
 
 def __getattr__(name: str) -> Any:
