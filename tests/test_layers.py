@@ -88,3 +88,13 @@ def test_the_pure_layers_load_no_http_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_api_package_names_resolve_on_first_use() -> None:
+    import reconciler.api as api
+
+    assert sorted(api.__all__) == sorted(api._HOMES)
+    for name in api.__all__:
+        assert getattr(api, name).__module__.startswith("reconciler.api.")
+    with pytest.raises(AttributeError):
+        _ = api.NoSuchName
