@@ -13,12 +13,11 @@ in senders and templates) and are never masked. For every secret ``scrub`` masks
   not; escaped once or twice), URL-encoded, HTML-escaped, Python-repr, base64 (standard and
   URL-safe, padded or not, at any byte alignment) and md5 (lower and upper case) forms, and the
   forms our own one-line flattening makes of it;
-* pieces of them: any run of ``FRAGMENT`` or more characters of any form of an opaque
-  credential (a token, the Basic value, the password's md5), and any cut of a form of a
-  password or client secret that keeps its first ``FRAGMENT`` characters; so a server that
-  echoes a request cut at N characters, or wraps it, shows no piece of a credential worth
-  having. Pieces that read like words (``_wordy``) are masked only as part of a whole form,
-  so a password or a token made of words does not mask those words in every message;
+* pieces of them: any run of ``FRAGMENT`` or more characters of any form, and any cut of a
+  form that keeps its first ``FRAGMENT`` characters; so a server that echoes a request cut at
+  N characters, or wraps it, shows no piece of a credential worth having. Pieces that read
+  like words (``_wordy``) are masked only as part of a longer match, so a password or a token
+  made of words ("demo-password") does not mask those words in every message;
 * and, by shape, the value after ``Authorization:``, ``X-CAP-API-OAUTH-TOKEN:``, ``cookie=``,
   ``"secret":`` and the like, to the end of the line or the closing quote, even when the value
   was never registered (a truncated or foreign credential).
@@ -75,28 +74,16 @@ _SHAPED = re.compile(
 )
 
 _lock = threading.Lock()
-# The registered secrets; their forms are derived (and cached) from this set. Those also in
-# ``_opaque`` (tokens, the Basic value, digests) are masked piece by piece; the others (a
-# password, a client secret, which may be made of words) from their first FRAGMENT characters.
+# The registered secrets; their forms and pieces are derived (and cached) from this set.
 _secrets: set[str] = set()
-_opaque: set[str] = set()
 
 
 def register(*secrets: str | None) -> None:
-    """Remember passwords and secrets that must never be printed, in all their forms, and any
-    cut of them that keeps at least their first ``FRAGMENT`` characters. Values shorter than
-    ``MIN_SECRET_LENGTH`` are ignored: ``check_secret`` refuses them where they are credentials."""
+    """Remember values that must never be printed (passwords, secrets, tokens, the Basic
+    value) in all their forms and pieces. Values shorter than ``MIN_SECRET_LENGTH`` are
+    ignored: ``check_secret`` refuses them where they are credentials."""
     with _lock:
         _secrets.update(s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH)
-
-
-def register_opaque(*values: str | None) -> None:
-    """Like ``register``, for opaque credentials (tokens, the Basic header value, digests):
-    every piece of ``FRAGMENT`` or more characters of them is masked too."""
-    kept = [v for v in values if v and len(v) >= MIN_SECRET_LENGTH]
-    with _lock:
-        _secrets.update(kept)
-        _opaque.update(kept)
 
 
 def basic_value(username: str, password: str) -> str:
@@ -108,8 +95,7 @@ def basic_value(username: str, password: str) -> str:
 def register_basic(username: str, password: str) -> str:
     """Register the password, its md5 and the Basic header value; returns the header value."""
     value = basic_value(username, password)
-    register(password)
-    register_opaque(hashlib.md5(password.encode("utf-8")).hexdigest(), value)
+    register(password, hashlib.md5(password.encode("utf-8")).hexdigest(), value)
     return value
 
 
@@ -169,20 +155,20 @@ def scrub_head(data: bytes, size: int) -> str:
 
 @dataclass(frozen=True)
 class _Index:
-    pieces: frozenset[str]  # every FRAGMENT-long piece of every form of an opaque secret
-    heads: dict[str, tuple[str, ...]]  # the other forms this long or longer, by their head
-    short: tuple[str, ...]  # forms shorter than FRAGMENT, longest first
+    pieces: frozenset[str]  # every FRAGMENT-long piece of every form, but word-like ones
+    heads: dict[str, tuple[str, ...]]  # forms this long or longer, by their first FRAGMENT
+    short: tuple[str, ...]  # forms shorter than FRAGMENT
     longest: int  # the longest form, in characters
 
 
 _EMPTY = _Index(frozenset(), {}, (), 0)
-_cache: tuple[frozenset[tuple[str, bool]], _Index] = (frozenset(), _EMPTY)
+_cache: tuple[frozenset[str], _Index] = (frozenset(), _EMPTY)
 
 
 def _index() -> _Index:
     global _cache
     with _lock:
-        current = frozenset((s, s in _opaque) for s in _secrets)
+        current = frozenset(_secrets)
     key, index = _cache
     if key == current:
         return index
@@ -190,18 +176,15 @@ def _index() -> _Index:
     heads: dict[str, set[str]] = {}
     short: set[str] = set()
     longest = 0
-    for secret, opaque in current:
+    for secret in current:
         found = _forms(secret)
         longest = max(longest, *map(len, found))
-        short |= {f for f in found if len(f) < FRAGMENT}
-        if opaque:
-            pieces |= _pieces(secret)
-        else:
-            for form in found:
-                if len(form) >= FRAGMENT and not _wordy(form[:FRAGMENT]):
-                    heads.setdefault(form[:FRAGMENT], set()).add(form)
-                elif len(form) >= FRAGMENT:
-                    short.add(form)  # reads like a word: masked only whole
+        pieces |= _pieces(secret)
+        for form in found:
+            if len(form) < FRAGMENT:
+                short.add(form)
+            else:
+                heads.setdefault(form[:FRAGMENT], set()).add(form)
     index = _Index(
         frozenset(pieces),
         {head: tuple(sorted(found, key=len, reverse=True)) for head, found in heads.items()},
@@ -266,7 +249,9 @@ def _known_spans(text: str, index: _Index) -> list[tuple[int, int]]:
         window = text[i : i + FRAGMENT]
         stop = i + FRAGMENT if window in pieces else 0
         for form in heads.get(window, ()):
-            stop = max(stop, i + _common_prefix(text, i, form))
+            n = _common_prefix(text, i, form)
+            if n == len(form) or not _wordy(form[:n]):  # a cut that reads like words: no
+                stop = max(stop, i + n)
         if stop:
             found.append((i, stop))
     for form in index.short:

@@ -29,7 +29,6 @@ from reconciler.redact import (
     check_secret,
     register,
     register_basic,
-    register_opaque,
 )
 
 TOKEN_PATH = "/v3/oauth/token/generate"  # noqa: S105 - a URL path, not a password
@@ -241,7 +240,7 @@ class OAuthAuth(httpx.Auth):
         value = data.get("accessToken") if isinstance(data, dict) else None
         ttl = data.get("ttlSeconds", _DEFAULT_TTL) if isinstance(data, dict) else None
         if isinstance(value, str):
-            register_opaque(value)  # before anything could print it
+            register(value)  # before anything could print it
         if (
             not isinstance(value, str)
             or len(value) < MIN_SECRET_LENGTH
