@@ -10,9 +10,9 @@ header value, OAuth tokens. The user name and the client key are identifiers (th
 in senders and templates) and are never masked. For every secret ``scrub`` masks
 
 * its raw text and its JSON-escaped (``\\"``, ``\\\\``, ``\\uXXXX``, ``\\n``; ASCII-only or
-  not; escaped once or twice), URL-encoded, HTML-escaped, Python-repr, base64 (standard and
-  URL-safe, padded or not, at any byte alignment) and md5 (lower and upper case) forms, and the
-  forms our own one-line flattening makes of it;
+  not; escaped once or twice), URL-encoded, HTML-escaped, Python-repr, hex, base64 (standard
+  and URL-safe, padded or not, at any byte alignment, of it raw or JSON-escaped) and md5
+  (lower and upper case) forms, and the forms our own one-line flattening makes of it;
 * pieces of them: any run of ``FRAGMENT`` or more characters of any form, and any cut of a
   form that keeps its first ``FRAGMENT`` characters; so a server that echoes a request cut at
   N characters, or wraps it, shows no piece of a credential worth having. Pieces that read
@@ -40,7 +40,7 @@ import os
 import re
 import threading
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # The credential variables of SPEC §7 (CI maps each from a repository secret).
@@ -358,11 +358,9 @@ def forms(secret: str) -> set[str]:
     twice = set().union(*(_escaped_again(o) for o in once))
     raw = secret.encode("utf-8")
     digest = hashlib.md5(raw).hexdigest()
-    binary = _base64(raw) | {digest, digest.upper()}
+    binary = _base64(raw) | {digest, digest.upper(), raw.hex(), raw.hex().upper()}
+    # A base64-encoded JSON body holds the secret JSON-escaped.
+    for escaped in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
+        binary |= _base64(escaped.encode("utf-8"))
     binary |= set().union(*(_escaped(b) for b in binary))
     return {f for f in base | once | twice | binary if len(f) >= MIN_SECRET_LENGTH}
-
-
-def known_forms(secrets: Iterable[str]) -> set[str]:
-    """The forms of several secrets (for tests and diagnostics)."""
-    return set().union(*(forms(s) for s in secrets))

@@ -138,6 +138,22 @@ def test_a_cut_password_is_masked_from_its_first_eight_characters() -> None:
     assert scrub("it was demo-password") == f"it was {MASK}"
 
 
+def test_a_secret_inside_a_base64_encoded_json_body_is_masked() -> None:
+    secret = 'Sé"cr\\et\n-ø-canary-99'
+    register(secret)
+    for body in (
+        json.dumps({"key": "k", "secret": secret}),
+        json.dumps({"key": "k1", "secret": secret}, ensure_ascii=False),
+        f"x={secret}",
+        f"xy={secret}",
+    ):
+        encoded = base64.b64encode(body.encode()).decode()
+        shown = scrub(encoded)
+        assert shown != encoded
+        assert shown.startswith(encoded[:2])  # the rest of the body is still shown
+        assert MASK in shown
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
