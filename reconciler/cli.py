@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
@@ -146,12 +146,14 @@ def validate(
         paths or list(settings.manifests), variables=settings.env.vars, root=settings.root
     )
     console = _globals.out
+    # Messages are scrubbed one by one: the JSON and the annotations keep their shape.
+    diagnostics = [replace(d, message=scrub(d.message)) for d in result.diagnostics]
     if fmt == "json":
-        console.raw(json.dumps([d.to_json() for d in result.diagnostics], indent=2))
+        console.raw(json.dumps([d.to_json() for d in diagnostics], indent=2))
     elif fmt == "github":
         from reconciler.render.github import annotation_for
 
-        for d in result.diagnostics:
+        for d in diagnostics:
             console.raw(annotation_for(d))
     else:
         for d in result.diagnostics:

@@ -2,6 +2,11 @@
 
 Under GitHub Actions, text that came from manifests or the API is fenced with
 ``::stop-commands::`` so a template line like ``::add-mask::`` is never taken as a command.
+
+Product text (``print``, ``raw``) is written byte for byte: it is built from manifests and API
+data only, and masking it would change what ``apply --plan`` of a saved stdout writes (issue 14).
+Messages (``error``, ``warn``, ``info``, ``debug``) may quote a server's answer, so they are
+scrubbed of secrets first, then flattened to one line.
 """
 
 from __future__ import annotations
@@ -47,8 +52,7 @@ class Console:
         return os.environ.get("GITHUB_ACTIONS") == "true"
 
     def print(self, text: str = "") -> None:
-        """Print product text (plans, summaries) to stdout, inert under GitHub Actions."""
-        text = scrub(text)
+        """Print product text (plans, summaries) to stdout unchanged, inert under GitHub Actions."""
         if self.github_actions and text and not _is_file(self.out):
             # Only the runner's log reads workflow commands; a redirect to a file stays clean.
             token = secrets.token_hex(16)
@@ -57,8 +61,7 @@ class Console:
         self.out.flush()
 
     def raw(self, text: str) -> None:
-        """Print lines meant for the CI runner itself (annotations), scrubbed but not fenced."""
-        text = scrub(text)
+        """Print lines meant for the CI runner itself (annotations), unchanged and not fenced."""
         self.out.write(text if text.endswith("\n") else text + "\n")
         self.out.flush()
 

@@ -1,6 +1,8 @@
 """The JSON record of an apply run (``--report FILE``, SPEC §6): what was sent and what came back.
 
-Bodies hold communications only; the text still passes through the scrubber before it is written.
+Bodies hold communications only (what was sent, what the API stored), never a header: they are
+product data and written byte for byte. Only the message fields, which may quote a server's
+error, pass through the scrubber (issue 14).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def build_report(
         "startedAt": started_at.astimezone(UTC).isoformat(timespec="seconds"),
         "finishedAt": datetime.now(UTC).isoformat(timespec="seconds"),
         **({"github": github} if github else {}),
-        "refused": refused,
+        "refused": _scrubbed(refused),
         "interrupted": bool(result and result.interrupted),
         "summary": plan.summary.as_dict(),
         "targets": [
@@ -50,16 +52,17 @@ def build_report(
                 "name": o.target.name,
                 "manifest": o.target.manifest,
                 "outcome": o.status,
-                "message": o.message,
+                "message": scrub(o.message),
                 "warnings": list(o.warnings),
                 "requests": [
-                    {"sent": e.sent, "response": e.response, "error": e.error} for e in o.exchanges
+                    {"sent": e.sent, "response": e.response, "error": _scrubbed(e.error)}
+                    for e in o.exchanges
                 ],
             }
             for o in outcomes
         ],
         "unreadable": [
-            {"targetGroupId": t.targetGroupId, "targetId": t.targetId, "error": t.error}
+            {"targetGroupId": t.targetGroupId, "targetId": t.targetId, "error": _scrubbed(t.error)}
             for t in plan.unreadable
         ],
     }
@@ -67,7 +70,7 @@ def build_report(
 
 def write_report(path: Path, report: dict[str, object]) -> None:
     text = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    path.write_text(scrub(text), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
 
 
 def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> None:
@@ -76,7 +79,11 @@ def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None)
     path = environ.get("GITHUB_STEP_SUMMARY")
     if path:
         with open(path, "a", encoding="utf-8") as summary:
-            summary.write(scrub(markdown if markdown.endswith("\n") else markdown + "\n"))
+            summary.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+def _scrubbed(message: str | None) -> str | None:
+    return None if message is None else scrub(message)
 
 
 def outcome_markdown(result: ApplyResult) -> str:
@@ -85,6 +92,6 @@ def outcome_markdown(result: ApplyResult) -> str:
 
     rows = ["| target | outcome | detail |", "| --- | --- | --- |"]
     for o in result.outcomes:
-        rows.append(f"| {code(o.target.label)} | {o.status} | {code(o.message)} |")
+        rows.append(f"| {code(o.target.label)} | {o.status} | {code(scrub(o.message))} |")
     title = "### reconciler apply" + (" (interrupted)" if result.interrupted else "")
     return title + "\n\n" + "\n".join(rows) + "\n"

@@ -44,9 +44,12 @@ async def all_or_nothing(*awaitables: Awaitable[T]) -> list[T]:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    # Every failure is retrieved, not only the first: asyncio would otherwise print each other
+    # one, traceback and all, to stderr when the task is collected ("never retrieved").
+    failures = [task.exception() for task in tasks if not task.cancelled()]
+    for failure in failures:
+        if failure is not None:
+            raise failure
     return [task.result() for task in tasks]
 
 

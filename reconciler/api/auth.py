@@ -1,18 +1,18 @@
 """Credentials and the two ``httpx.Auth`` flows of SPEC §2: Basic (md5) and OAuth tokens.
 
 Credentials come only from the environment (SPEC §7); every secret and token is registered
-with ``redact`` the moment it exists, and no ``repr`` here ever shows one.
+with ``redact`` the moment it exists, and no ``repr`` here ever shows one. The user name and
+the client key are identifiers, not secrets: they are not registered (issue 14).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import os
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import httpx
@@ -23,7 +23,13 @@ from reconciler.api.retry import AttemptFailure
 from reconciler.api.stats import ClientStats
 from reconciler.assumptions import OAUTH_TOKEN_HEADER
 from reconciler.errors import AuthError, ConfigError, ServerError
-from reconciler.redact import MASK, register
+from reconciler.redact import (
+    MASK,
+    MIN_SECRET_LENGTH,
+    check_secret,
+    register,
+    register_basic,
+)
 
 TOKEN_PATH = "/v3/oauth/token/generate"  # noqa: S105 - a URL path, not a password
 # Request extension naming what a request is; the client's request hook counts by it.
@@ -49,10 +55,9 @@ class BasicCredentials:
     def __post_init__(self) -> None:
         if not self.username or not self.password:
             raise ConfigError("Basic credentials need a user name and a password")
-        # The password always; the user name only when it came from the environment
-        # (credentials_from_env), so the sandbox's documented "demo" login does not mask the
-        # word "demo" in every message of a run.
-        register(self.password)
+        # The password, its md5 and the Basic header value; never the user name, which is an
+        # identifier that may appear in senders and templates.
+        register_basic(self.username, self.password)
 
     def __repr__(self) -> str:
         return f"BasicCredentials(username={MASK}, password={MASK})"
@@ -68,7 +73,7 @@ class OAuthCredentials:
     def __post_init__(self) -> None:
         if not self.key or not self.secret:
             raise ConfigError("OAuth credentials need a client key and a client secret")
-        register(self.secret)  # the key too, when it comes from the environment
+        register(self.secret)  # not the key: an identifier
 
     def __repr__(self) -> str:
         return f"OAuthCredentials(key={MASK}, secret={MASK})"
@@ -91,7 +96,9 @@ def credentials_from_env(
             f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; "
             f"auth: {auth} reads {first} and {second} from the environment"
         )
-    register(env[first], env[second])  # all four variables are secrets to redact (SPEC §7)
+    problem = check_secret(second, env[second])
+    if problem:
+        raise ConfigError(problem)
     if auth == "oauth":
         return OAuthCredentials(key=env[first], secret=env[second])
     return BasicCredentials(username=env[first], password=env[second])
@@ -103,10 +110,8 @@ def md5_hex(text: str) -> str:
 
 
 def basic_authorization(username: str, password: str) -> str:
-    """``Basic base64(username:md5_hex(password))``; the result is registered as a secret."""
-    token = base64.b64encode(f"{username}:{md5_hex(password)}".encode()).decode("ascii")
-    register(token, f"Basic {token}", md5_hex(password))
-    return f"Basic {token}"
+    """``Basic base64(username:md5_hex(password))``; the value is registered as a secret."""
+    return f"Basic {register_basic(username, password)}"
 
 
 class BasicAuth(httpx.Auth):
@@ -125,7 +130,7 @@ class BasicAuth(httpx.Auth):
 
 @dataclass
 class _Token:
-    value: str
+    value: str = field(repr=False)
     renew_at: float  # on the injected monotonic clock
 
 
@@ -236,7 +241,11 @@ class OAuthAuth(httpx.Auth):
         ttl = data.get("ttlSeconds", _DEFAULT_TTL) if isinstance(data, dict) else None
         if isinstance(value, str):
             register(value)  # before anything could print it
-        if not isinstance(value, str) or not value or not _is_header_safe(value):
+        if (
+            not isinstance(value, str)
+            or len(value) < MIN_SECRET_LENGTH
+            or not _is_header_safe(value)
+        ):
             raise AttemptFailure(
                 ServerError,
                 "OAuth token endpoint answered without a usable data.accessToken",

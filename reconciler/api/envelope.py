@@ -24,7 +24,7 @@ from reconciler.errors import (
     ServerError,
     TransportError,
 )
-from reconciler.redact import scrub
+from reconciler.redact import scrub, scrub_head
 
 _EXCERPT_CHARS = 100
 _MAX_MESSAGES = 5
@@ -42,18 +42,25 @@ NO_DATA: object = object()
 
 
 def excerpt(body: bytes, limit: int = _EXCERPT_CHARS) -> str:
-    """A short, one-line, printable and scrubbed excerpt of a body (HTML tags dropped)."""
-    text = body[:8192].decode("utf-8", errors="replace")
-    text = _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", text))
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    """A short, one-line, printable and scrubbed excerpt of a body (HTML tags dropped).
+
+    Scrubbed before every step that could cut or reshape a secret (the 8 KiB window, tag
+    removal, flattening, the cut to ``limit``), and once more after them."""
+    # NULs dropped first: a UTF-16 page would otherwise show a secret with its letters apart.
+    text = scrub_head(body.replace(b"\x00", b""), 8192)
+    text = scrub(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", text)))
+    text = scrub(" ".join("".join(ch if ch.isprintable() else " " for ch in text).split()))
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return scrub(text) if text else "(empty body)"
+    return text if text else "(empty body)"
 
 
 def one_line(text: str, limit: int = 200) -> str:
-    """Collapse whitespace and control characters so API text cannot break a message line."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    """Collapse whitespace and control characters so API text cannot break a message line;
+    scrubbed first, so the flattening and the cut to ``limit`` cannot leave a piece of a
+    secret the scrubber would no longer recognise."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in scrub(text)).split())
+    flat = scrub(flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -221,7 +228,7 @@ def classify_transport_error(exc: httpx.HTTPError, *, write: bool, sent: int) ->
         reason, what = "connect", "could not connect"
     else:
         reason, what = "network", "connection failed"
-    text = str(exc).splitlines()[0] if str(exc) else ""
+    text = _first_line(exc)
     detail = f"{what} ({type(exc).__name__}{': ' + text if text else ''})"
     if not isinstance(exc, _RETRYABLE_TRANSPORT):
         return AttemptFailure(TransportError, detail, reason=reason, retryable=False)
@@ -240,7 +247,7 @@ def classify_transport_error(exc: httpx.HTTPError, *, write: bool, sent: int) ->
 
 def classify_unexpected(exc: Exception, *, write: bool, sent: int) -> AttemptFailure:
     """A transport raised something that is not an httpx error; name its type, never retry."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
+    text = _first_line(exc)
     detail = (
         f"the transport failed unexpectedly ({type(exc).__name__}{': ' + text if text else ''})"
     )
@@ -252,3 +259,9 @@ def classify_unexpected(exc: Exception, *, write: bool, sent: int) -> AttemptFai
             retryable=False,
         )
     return AttemptFailure(ServerError, detail, reason="unexpected", retryable=False)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, scrubbed before it is cut."""
+    lines = scrub(str(exc)).splitlines()
+    return lines[0] if lines else ""

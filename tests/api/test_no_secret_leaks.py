@@ -43,9 +43,10 @@ WRITE = CommunicationWrite(
 
 
 def forbidden() -> list[str]:
-    """Every form in which a canary could leak."""
+    """Every form in which a canary could leak. The user name and the client key are
+    identifiers, not secrets (issue 14 item 1); the Basic value made from the name is one."""
     out: list[str] = []
-    for value in (USER, PASSWORD, KEY, SECRET, TOKEN, md5_hex(PASSWORD)):
+    for value in (PASSWORD, SECRET, TOKEN, md5_hex(PASSWORD)):
         out += [
             value,
             urllib.parse.quote(value, safe=""),

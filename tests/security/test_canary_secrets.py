@@ -3,9 +3,11 @@
 The sandbox accepts only canary credentials (and issues canary tokens); they sit in the
 environment while ``plan``, ``drift``, ``apply`` and ``export`` run with ``-v`` through a hostile
 proxy that echoes every request (headers, decoded Basic credentials, the token request's body)
-into error pages, on top of the sandbox's own injected failures. Neither the canaries nor their
-URL-encoded, base64 or md5 forms may appear in stdout, stderr (tracebacks included), the saved
-plan, the markdown, the step summary, the apply report or the exported manifests.
+into error pages, on top of the sandbox's own injected failures. Neither the secret canaries
+(password, client secret, tokens, the Basic value) nor their URL-encoded, base64 or md5 forms
+may appear in stdout, stderr (tracebacks included), the saved plan, the markdown, the step
+summary, the apply report or the exported manifests. The user name and the client key are
+identifiers, not secrets, since issue 14 (item 1): they may show.
 ``tests/api/test_no_secret_leaks.py`` pins the client's exceptions and logs on the same idea.
 """
 
@@ -61,7 +63,9 @@ def forms(value: str) -> set[str]:
 
 def forbidden(tokens: list[str]) -> set[str]:
     basic = f"{USER}:{md5(PASSWORD)}"
-    out = set().union(*(forms(v) for v in (USER, PASSWORD, KEY, SECRET, md5(PASSWORD), *tokens)))
+    # The user name and the client key are identifiers, not secrets (issue 14 item 1): they
+    # may show, e.g. in an echoed token request; the Basic value made from the name may not.
+    out = set().union(*(forms(v) for v in (PASSWORD, SECRET, md5(PASSWORD), *tokens)))
     return out | forms(basic) | {f"Basic {base64.b64encode(basic.encode()).decode()}"}
 
 
