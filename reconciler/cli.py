@@ -135,7 +135,7 @@ def validate(
         str, typer.Option("--format", help="text | json | github", metavar="FORMAT")
     ] = "text",
 ) -> int:
-    """Check manifests offline (SPEC §3) and report every problem at once."""
+    """Check manifests offline and report every problem at once."""
     from reconciler.config import Settings
     from reconciler.manifests import load_manifests
 
@@ -313,7 +313,7 @@ def plan(
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
 ) -> int:
-    """Read live state and print what apply would change (SPEC §4, §5)."""
+    """Read live state and print what apply would change."""
     from reconciler.outputs import OutputError, check_step_summary, check_writable, not_written
 
     _check_choice("--format", fmt, ("text", "json", "markdown"))
@@ -383,7 +383,7 @@ def apply(
         ),
     ] = 60.0,
 ) -> int:
-    """Make the live state match the manifests (SPEC §6); exit 3 unsafe, 4 stale plan."""
+    """Make the live state match the manifests; exit 3 unsafe, 4 stale plan."""
     from reconciler.apply_run import ApplyOptions, run_apply
     from reconciler.config import Settings
 

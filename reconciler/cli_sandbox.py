@@ -11,7 +11,7 @@ import typer
 from reconciler.console import Console
 from reconciler.errors import UsageError
 
-sandbox_app = typer.Typer(help="Run or reset the local Capillary emulator (SPEC §8).")
+sandbox_app = typer.Typer(help="Run or reset the local Capillary emulator.")
 
 
 def _console() -> Console:

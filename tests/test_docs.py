@@ -100,3 +100,19 @@ def test_user_facing_pages_cite_no_internal_specification(page: Path) -> None:
 def test_slug_follows_github() -> None:
     assert slug("Adopting an existing programme: export") == "adopting-an-existing-programme-export"
     assert slug("`--changed-since` and bases") == "--changed-since-and-bases"
+
+
+def test_help_cites_no_internal_specification() -> None:
+    import contextlib
+    import io
+
+    from reconciler.cli import main
+
+    commands = [[], ["validate"], ["plan"], ["drift"], ["apply"], ["export"], ["schema"]]
+    commands += [["sandbox"], ["sandbox", "serve"], ["sandbox", "reset"]]
+    for command in commands:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main([*command, "--help"]) == 0
+        assert "Usage" in out.getvalue(), command
+        assert "SPEC" not in out.getvalue(), command

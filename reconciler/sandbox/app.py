@@ -241,7 +241,7 @@ def create_app(
         },
         title="Capillary v3 target communications (reconciler sandbox)",
         version=__version__,
-        description="A local emulator of the Capillary v3 target-communications API (SPEC §2, §8).",
+        description="A local emulator of the Capillary v3 target-communications API.",
         max_body_size=MAX_BODY_BYTES,
         redirect_slashes=False,  # a trailing slash is a 404, never a redirect to follow
         telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
