@@ -59,7 +59,12 @@ def _open(path: Path) -> int:
         flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
         return os.open(path, flags, 0o600)
     except OSError as exc:
-        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        if exc.errno == errno.ELOOP:
+            reason = "it is a symbolic link"
+        elif path.parent.exists() and not path.parent.is_dir():
+            reason = f"{_shown(path.parent)} is not a directory"
+        else:
+            reason = exc.strerror or str(exc)
         raise ApplyRefused(
             f"cannot create the apply lock {_shown(path)}: {reason}; nothing was written"
         ) from None

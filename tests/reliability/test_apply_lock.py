@@ -158,3 +158,21 @@ def test_the_lock_file_is_never_written_through_a_symlink(
     assert "symbolic link" in err
     assert outside.read_text() == "precious\n"
     assert server.store.request_log() == []
+
+
+def test_a_reconciler_path_that_is_a_file_is_named_as_not_a_directory(
+    demo_repo: Path, sandbox_factory: SandboxFactory, cli: Run
+) -> None:
+    server = sandbox_factory()
+    write_config(demo_repo, server.url)
+    shutil.rmtree(demo_repo / ".reconciler", ignore_errors=True)
+    (demo_repo / ".reconciler").write_text("not a directory\n")
+
+    code, _, err = cli("apply", "--auto-approve")
+
+    assert code == 1
+    assert "cannot create the apply lock" in err
+    assert ".reconciler is not a directory" in err
+    assert "File exists" not in err
+    assert (demo_repo / ".reconciler").read_text() == "not a directory\n"
+    assert server.store.request_log() == []
