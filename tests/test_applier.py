@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 
 from reconciler.api import BasicCredentials, CapillaryClient, ClientSettings
-from reconciler.applier import Applier
+from reconciler.applier.execute import Applier
 from reconciler.config import select
-from reconciler.planning import Selection, make_run_plan
+from reconciler.live import Selection, make_run_plan
 from tests.e2e.conftest import ROOT, write_config
 
 
@@ -110,7 +110,7 @@ def _plan(live: list[object], desired_messages: dict[tuple[str, int], str]) -> o
 
 
 def test_recovery_sends_nothing_when_the_ambiguous_write_landed() -> None:
-    from reconciler.applier import remaining_writes
+    from reconciler.applier.execute import remaining_writes
 
     target = _plan([_live(1, "START", 2, "old")], {("START", 2): "new", ("FINISH", 2): "bye"})
     after = [_live(1, "START", 2, "new"), _live(7, "FINISH", 2, "bye")]
@@ -119,7 +119,7 @@ def test_recovery_sends_nothing_when_the_ambiguous_write_landed() -> None:
 
 def test_recovery_never_resends_a_create_directly() -> None:
     """A create not visible yet is returned apart, to be confirmed after the settle delay."""
-    from reconciler.applier import remaining_writes
+    from reconciler.applier.execute import remaining_writes
 
     target = _plan([], {("FINISH", 2): "bye"})
     writes, creates = remaining_writes(target, [])  # type: ignore[arg-type]
@@ -128,7 +128,7 @@ def test_recovery_never_resends_a_create_directly() -> None:
 
 
 def test_recovery_fixes_a_landed_create_by_id_instead_of_inserting_again() -> None:
-    from reconciler.applier import remaining_writes
+    from reconciler.applier.execute import remaining_writes
 
     target = _plan([], {("FINISH", 2): "bye"})
     writes, creates = remaining_writes(target, [_live(9, "FINISH", 2, "other")])  # type: ignore[arg-type]
@@ -137,7 +137,7 @@ def test_recovery_fixes_a_landed_create_by_id_instead_of_inserting_again() -> No
 
 
 def test_recovery_resends_only_updates_that_did_not_land() -> None:
-    from reconciler.applier import remaining_writes
+    from reconciler.applier.execute import remaining_writes
 
     live = [_live(1, "START", 2, "old"), _live(2, "FINISH", 2, "old")]
     target = _plan(live, {("START", 2): "new", ("FINISH", 2): "new"})
@@ -164,7 +164,7 @@ def _write(type_: str, channel: int, message: str, id_: int | None = None) -> ob
 
 def test_check_answer_matches_by_id_and_key_and_names_what_proves_an_inconsistency() -> None:
     """Issue 14 items 4 and 5: the pure half of the post-write check."""
-    from reconciler.applier import check_answer
+    from reconciler.applier.execute import check_answer
 
     sent = [_write("START", 2, "new", 1), _write("FINISH", 2, "bye")]
     known = {1: ("START", 2), 3: ("CHANGE", 1)}

@@ -77,7 +77,7 @@ HOLDER = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from reconciler.applylock import apply_lock
+    from reconciler.applier.lock import apply_lock
 
     async def hold() -> None:
         async with apply_lock(Path(sys.argv[1])):

@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from reconciler.api import BasicCredentials, CapillaryClient, ClientSettings
-from reconciler.applier import Applier
+from reconciler.applier.execute import Applier
 from reconciler.config import EnvironmentConfig, Settings
 from reconciler.errors import ApiError
-from reconciler.planning import Selection, make_run_plan
+from reconciler.live import Selection, make_run_plan
 from reconciler.sandbox import IN_PROCESS_URL, FaultConfig, create_app, open_store
 from reconciler.sandbox.seed import EMAIL, PUSH, SMS, seed_synthetic
 from tests.reliability.kit import PASSWORD, USERNAME, communication, manifest

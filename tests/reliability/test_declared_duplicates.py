@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 
 from reconciler.api import BasicCredentials, CapillaryClient, ClientSettings
-from reconciler.applier import Applier, ApplyResult
+from reconciler.applier.execute import Applier, ApplyResult
 from reconciler.config import select
-from reconciler.planning import Selection, make_run_plan
+from reconciler.live import Selection, make_run_plan
 from reconciler.sandbox import Fault
 from tests.conftest import SandboxFactory
 from tests.reliability.kit import (

@@ -22,11 +22,11 @@ from typing import Any
 
 from reconciler.api.wire import Channel, Communication, TargetGroup
 from reconciler.errors import ExportError
+from reconciler.live import Reader
 from reconciler.manifests.schema import API_VERSION, KIND
 from reconciler.manifests.yamlstrict import _YAML11_AMBIGUOUS as _AMBIGUOUS
 from reconciler.manifests.yamlstrict import YamlProblem, decode, read_documents, resolve_plain
 from reconciler.planner import unmanaged_reason
-from reconciler.planning import Reader
 from reconciler.resolve import Index, Named, _pick
 
 TYPE_ORDER = {"START": 0, "FINISH": 1, "CHANGE": 2, "REMINDER": 3}
@@ -420,7 +420,7 @@ def write_files(
     for file in files:
         file.path.parent.mkdir(parents=True, exist_ok=True)
         if file.path.exists():
-            from reconciler.export_merge import merge_into
+            from reconciler.export.merge import merge_into
 
             base = file.path.parent
             text = merge_into(file.path.read_text(encoding="utf-8"), file.text, variables, base)
@@ -466,7 +466,7 @@ def _same_content(
 def _inline_template_files(document: dict[str, object], base_dir: Path | None) -> None:
     """Replace each readable ``messageTemplateFile`` with the ``messageTemplate`` it stands for
     (template files are used verbatim, with no ``${…}``: SPEC §3)."""
-    from reconciler.export_merge import template_file_text
+    from reconciler.export.merge import template_file_text
 
     entries = document.get("communications")
     for entry in entries if isinstance(entries, list) else []:

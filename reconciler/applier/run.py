@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.api.wire import Communication
-from reconciler.applier import Applier, ApplyResult, TargetOutcome, stale_targets
-from reconciler.applylock import DEFAULT_LOCK_TIMEOUT, apply_lock
+from reconciler.applier.execute import Applier, ApplyResult, TargetOutcome, stale_targets
+from reconciler.applier.lock import DEFAULT_LOCK_TIMEOUT, apply_lock
 from reconciler.config import Settings
 from reconciler.console import Console
 from reconciler.errors import ApplyRefused, ReconcilerError
+from reconciler.live import Selection, make_run_plan
 from reconciler.outputs import STEP_SUMMARY, not_written
 from reconciler.plan import Plan, check_safety
-from reconciler.planning import Selection, make_run_plan
 from reconciler.report import append_step_summary, build_report, outcome_markdown, write_report
 from reconciler.session import open_client
 

@@ -108,7 +108,7 @@ def _quote_unsafe(node: Any) -> None:
     a control (CR, NEL, U+2028, ...): its escapes keep the file plain, one value per line."""
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-    from reconciler.export import _raw_safe
+    from reconciler.export.build import _raw_safe
 
     items = list(node.items()) if hasattr(node, "items") else None
     if items is None and isinstance(node, list):

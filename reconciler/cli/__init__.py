@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 from reconciler import __version__
-from reconciler.cli_sandbox import sandbox_app
+from reconciler.cli.sandbox import sandbox_app
 from reconciler.console import Console
 from reconciler.errors import Interrupted, ReconcilerError, UsageError
 from reconciler.redact import register_environment, scrub
@@ -26,8 +26,8 @@ from reconciler.redact import register_environment, scrub
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
+    from reconciler.live import Selection
     from reconciler.plan import Plan
-    from reconciler.planning import Selection
 
 T = TypeVar("T")
 
@@ -196,7 +196,7 @@ def _selection(
     target_group: str | None,
     shard: str | None,
 ) -> Selection:
-    from reconciler.planning import Selection
+    from reconciler.live import Selection
     from reconciler.selection import parse_selectors, parse_shard
 
     parse_selectors(select or [])  # usage errors before any work
@@ -260,7 +260,7 @@ def _hung(signal_name: str) -> None:
 
 def _run_plan(selection: Selection, *, parallelism: int | None = None) -> Plan:
     from reconciler.config import Settings
-    from reconciler.planning import make_run_plan
+    from reconciler.live import make_run_plan
     from reconciler.session import open_client
 
     settings = _settings()
@@ -384,7 +384,7 @@ def apply(
     ] = 60.0,
 ) -> int:
     """Make the live state match the manifests; exit 3 unsafe, 4 stale plan."""
-    from reconciler.apply_run import ApplyOptions, run_apply
+    from reconciler.applier.run import ApplyOptions, run_apply
     from reconciler.config import Settings
 
     if lock_timeout != lock_timeout:  # NaN passes click's range check
@@ -429,7 +429,7 @@ def export(
 ) -> int:
     """Write manifests from live state; the next plan shows no change."""
     from reconciler.config import Settings
-    from reconciler.export import build_export, write_files
+    from reconciler.export.build import build_export, write_files
     from reconciler.session import open_client
 
     if not all_groups and not target_group:
@@ -453,7 +453,7 @@ def export(
             return list(files), notes, errors
 
     files, notes, errors = _run_async(go())
-    from reconciler.export import ExportedFile
+    from reconciler.export.build import ExportedFile
 
     exported = [f for f in files if isinstance(f, ExportedFile)]
     written = write_files(exported, force=force, variables=settings.env.vars)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from reconciler.planning import _Failures
+from reconciler.live import _Failures
 
 
 def test_the_first_failure_is_raised_even_while_waiting_on_other_tasks() -> None:

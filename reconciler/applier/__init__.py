@@ -1,0 +1,1 @@
+"""Execute a plan against the API: the per-target state machine, the apply lock, the run flow."""

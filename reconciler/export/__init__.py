@@ -1,0 +1,1 @@
+"""Write manifests from live state (``build``) and update existing ones in place (``merge``)."""
