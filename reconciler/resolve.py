@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 
 class Directory(Protocol):
-    """The reads resolution needs; ``api.client.CapillaryClient`` provides them."""
+    """The reads resolution needs; ``api.endpoints.CapillaryClient`` provides them."""
 
     async def list_target_groups(self) -> list[TargetGroup]: ...
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from reconciler.api.auth import BasicCredentials, OAuthCredentials, credentials_from_env
-from reconciler.api.client import CapillaryClient
+from reconciler.api.endpoints import CapillaryClient
 from reconciler.api.settings import ClientSettings
 from reconciler.assumptions import DEFAULT_RATE_LIMIT_PER_MINUTE
 from reconciler.config import Settings

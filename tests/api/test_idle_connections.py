@@ -68,5 +68,5 @@ async def test_an_idle_connection_closed_by_the_server_is_not_reused() -> None:
 async def test_the_cheap_check_is_installed_with_the_pinned_httpx() -> None:
     """It quietly steps aside if httpx's internals change; this says when it did."""
     async with CapillaryClient(settings("http://127.0.0.1:9")) as client:
-        pool = client._http._transport._pool
+        pool = client._calls.http._transport._pool
         assert type(pool._network_backend).__name__ == "_Backend"

@@ -27,8 +27,8 @@ PATH = "/v3/targetGroups/2163/targets/2317/communications"
 async def test_request_urls_are_the_ones_httpx_would_merge(base_url: str) -> None:
     async with CapillaryClient(settings(base_url)) as client:
         for path in (PATH, "/v3/targetGroups", f"{PATH}/upsert"):
-            ours = client._url(path)
-            merged = client._http.build_request("GET", path).url
+            ours = client._calls.url(path)
+            merged = client._calls.http.build_request("GET", path).url
             assert ours == merged
             assert str(ours) == str(merged)
             assert ours.raw_path == merged.raw_path
@@ -51,10 +51,10 @@ async def test_cookies_the_server_sets_are_never_kept_or_sent() -> None:
     async with CapillaryClient(settings(), transport=rec.transport()) as client:
         await client.get_communications(2163, 2317)
         await client.get_communications(2163, 2317)
-        assert len(client._http.cookies) == 0
+        assert len(client._calls.http.cookies) == 0
         with pytest.raises(TypeError, match="keeps no cookies"):
-            client._http.cookies.set("a", "b")
+            client._calls.http.cookies.set("a", "b")
         with pytest.raises(TypeError, match="keeps no cookies"):
-            client._http.cookies = {"a": "b"}
+            client._calls.http.cookies = {"a": "b"}
     assert len(rec.requests) == 2
     assert all("cookie" not in r.headers for r in rec.requests)

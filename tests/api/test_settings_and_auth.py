@@ -111,7 +111,7 @@ async def test_localhost_subdomains_need_an_in_process_transport() -> None:
 async def test_tls_verification_is_always_on_and_redirects_are_never_followed() -> None:
     assert "verify" not in ClientSettings.__dataclass_fields__
     async with CapillaryClient(settings()) as client:
-        http = client._http
+        http = client._calls.http
         assert http.follow_redirects is False
         pool = http._transport._pool  # type: ignore[attr-defined]
         assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from reconciler import session
-from reconciler.api.client import CapillaryClient
+from reconciler.api.endpoints import CapillaryClient
 from reconciler.sandbox import Fault
 from tests.conftest import SandboxFactory
 from tests.reliability.kit import (

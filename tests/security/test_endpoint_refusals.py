@@ -163,7 +163,7 @@ def test_the_client_for_a_real_endpoint_verifies_tls(
 
     async def inspect() -> tuple[bool, ssl.VerifyMode, bool]:
         async with open_client(select()) as client:
-            http = client._http
+            http = client._calls.http
             context = http._transport._pool._ssl_context  # type: ignore[attr-defined]
             return http.follow_redirects, context.verify_mode, context.check_hostname
 
@@ -182,7 +182,7 @@ def test_a_loopback_http_client_holds_a_tls_context_that_trusts_nothing(
 
     async def inspect() -> tuple[ssl.VerifyMode, bool, int]:
         async with open_client(select()) as client:
-            context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+            context = client._calls.http._transport._pool._ssl_context  # type: ignore[attr-defined]
             return context.verify_mode, context.check_hostname, context.cert_store_stats()["x509"]
 
     assert asyncio.run(inspect()) == (ssl.CERT_REQUIRED, True, 0)

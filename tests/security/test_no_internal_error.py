@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.api.client import CapillaryClient
+from reconciler.api.endpoints import CapillaryClient
 from reconciler.api.settings import check_endpoint
 from reconciler.api.wire import Communication
 from reconciler.cli import main
