@@ -16,6 +16,7 @@
         ├── ApiValidationError      400 with the envelope's messages
         ├── RateLimitedError        429 / 503 still failing after retries, or Retry-After too long
         ├── ServerError             5xx after retries, non-JSON bodies, broken envelopes
+        │   └── CircuitOpenError    not sent: the run-wide circuit breaker is open
         ├── TransportError          connection errors and timeouts after retries
         └── AmbiguousWriteError     a write may or may not have been committed
 
@@ -138,6 +139,10 @@ class RateLimitedError(ApiError):
 
 class ServerError(ApiError):
     """The server failed (5xx), or answered something that is not the envelope."""
+
+
+class CircuitOpenError(ServerError):
+    """The run-wide circuit breaker is open: the API looks down, so nothing more is sent."""
 
 
 class TransportError(ApiError):

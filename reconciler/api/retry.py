@@ -16,7 +16,7 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from reconciler.api.logs import log
-from reconciler.errors import ApiError, ServerError
+from reconciler.errors import ApiError, CircuitOpenError
 from reconciler.redact import scrub
 
 T = TypeVar("T")
@@ -65,10 +65,6 @@ def _http_date(value: str) -> float | None:
     if parsed.tzinfo is None:  # "-0000": RFC 9110 dates are GMT anyway
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
-
-
-class CircuitOpenError(ServerError):
-    """The run-wide circuit breaker is open: the API looks down, so nothing more is sent."""
 
 
 class AttemptFailure(Exception):

@@ -8,13 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.api.retry import (
-    CircuitBreaker,
-    CircuitOpenError,
-    RetryPolicy,
-    backoff_delay,
-    parse_retry_after,
-)
+from reconciler.api.retry import CircuitBreaker, RetryPolicy, backoff_delay, parse_retry_after
+from reconciler.errors import CircuitOpenError
 
 
 async def _no_sleep(seconds: float) -> None:
