@@ -256,8 +256,3 @@ class TargetGroup(WireModel):
 class Channel(WireModel):
     id: WholeNumber
     name: str
-
-
-class ApiMessage(WireModel):
-    code: int | str | None = None
-    message: str | None = None
