@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import NoReturn
 
 import httpx
 
@@ -126,32 +127,51 @@ def classify(response: httpx.Response, *, write: bool, now: float) -> object:
         )
     envelope, problem = decode_envelope(response)
     if 200 <= status < 300:
-        if envelope is None:
-            _fail_bad_body(status, problem, write=write)
-        assert envelope is not None
-        errors = envelope_messages(envelope.get("errors"))
-        if errors:
-            detail = f"HTTP {status} with errors in the envelope: {_join(errors)}"
-            if write:
-                raise AttemptFailure(
-                    AmbiguousWriteError,
-                    f"{detail}; {_AMBIGUOUS_HINT}",
-                    reason="envelope-errors",
-                    retryable=False,
-                    status=status,
-                )
-            raise AttemptFailure(
-                ServerError, detail, reason="envelope-errors", retryable=False, status=status
-            )
-        return envelope.get("data", NO_DATA)
+        return _success_data(status, envelope, problem, write=write)
+    _fail_error_status(response, _error_detail(response, envelope, problem), write=write, now=now)
 
+
+def _success_data(
+    status: int, envelope: dict[str, object] | None, problem: str, *, write: bool
+) -> object:
+    """The ``data`` of a 2xx answer, unless its body is broken or its envelope holds errors."""
+    if envelope is None:
+        _fail_bad_body(status, problem, write=write)
+    errors = envelope_messages(envelope.get("errors"))
+    if errors:
+        detail = f"HTTP {status} with errors in the envelope: {_join(errors)}"
+        if write:
+            raise AttemptFailure(
+                AmbiguousWriteError,
+                f"{detail}; {_AMBIGUOUS_HINT}",
+                reason="envelope-errors",
+                retryable=False,
+                status=status,
+            )
+        raise AttemptFailure(
+            ServerError, detail, reason="envelope-errors", retryable=False, status=status
+        )
+    return envelope.get("data", NO_DATA)
+
+
+def _error_detail(
+    response: httpx.Response, envelope: dict[str, object] | None, problem: str
+) -> str:
+    """``HTTP 404: code 1: ...``: the envelope's messages, else what the body was."""
+    status = response.status_code
     messages = envelope_messages(envelope.get("errors")) if envelope is not None else []
     if messages:
-        detail = f"HTTP {status}: {_join(messages)}"
-    elif envelope is None:
-        detail = f"HTTP {status} with {problem}"
-    else:
-        detail = f"HTTP {status}: {excerpt(response.content)}"
+        return f"HTTP {status}: {_join(messages)}"
+    if envelope is None:
+        return f"HTTP {status} with {problem}"
+    return f"HTTP {status}: {excerpt(response.content)}"
+
+
+def _fail_error_status(
+    response: httpx.Response, detail: str, *, write: bool, now: float
+) -> NoReturn:
+    """Raise the ``AttemptFailure`` for a status that is neither 2xx nor a redirect."""
+    status = response.status_code
     retry_after = _retry_after(response, now)
     if status == 429:
         # The one answer that proves a write was not committed: the request was refused whole.
@@ -199,7 +219,7 @@ def classify(response: httpx.Response, *, write: bool, now: float) -> object:
     raise AttemptFailure(error_type, detail, reason=str(status), retryable=False, status=status)
 
 
-def _fail_bad_body(status: int, problem: str, *, write: bool) -> None:
+def _fail_bad_body(status: int, problem: str, *, write: bool) -> NoReturn:
     if write:
         raise AttemptFailure(
             AmbiguousWriteError,
