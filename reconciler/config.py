@@ -80,7 +80,7 @@ def check_endpoint(endpoint: str) -> str:
     return check_url(endpoint)
 
 
-def load_config(path: Path | None, *, explicit: bool) -> tuple[ConfigFile, Path | None]:
+def load_config(path: Path | None) -> tuple[ConfigFile, Path | None]:
     """Read reconciler.yaml (``path``, or ./reconciler.yaml when it exists)."""
     if path is None:
         candidate = Path(CONFIG_FILE)
@@ -131,7 +131,7 @@ def select(
     ``network`` is False for offline commands (validate), which the CI rule does not concern.
     """
     environ = os.environ if environ is None else environ
-    config, found = load_config(config_path, explicit=config_path is not None)
+    config, found = load_config(config_path)
     explicit_name = env_name or environ.get("RECONCILER_ENV") or None
     name = explicit_name or config.defaultEnvironment or SANDBOX
     if name in config.environments:

@@ -65,6 +65,12 @@ class Console:
         self.out.write(text if text.endswith("\n") else text + "\n")
         self.out.flush()
 
+    def write(self, text: str, *, err: bool = False) -> None:
+        """Write ``text`` exactly as given, to stdout (or stderr): nothing added, fenced or
+        scrubbed, and left to the exit to flush. For text that is already whole: the version,
+        the schema, help, a traceback."""
+        (self.err if err else self.out).write(text)
+
     def error(self, message: str) -> None:
         self.err.write(f"error: {_one_line(message)}\n")
         self.err.flush()
@@ -113,6 +119,17 @@ class _Progress:
     def advance(self) -> None:
         if callable(self._advance):
             self._advance()
+
+
+def flush_streams() -> bool:
+    """Flush the standard streams; False when that failed (e.g. a closed pipe), so that the
+    normal exit reports it."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _one_line(message: str) -> str:

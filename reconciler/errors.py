@@ -20,12 +20,14 @@
         ├── TransportError          connection errors and timeouts after retries
         └── AmbiguousWriteError     a write may or may not have been committed
 
-Messages never contain secrets: every message passes through ``redact.scrub``.
+Messages never contain secrets: every message passes through ``redact.scrub``. ``ExitCode``
+holds the process's exit codes; each error carries the one it ends a run with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from reconciler.redact import scrub
@@ -34,10 +36,21 @@ if TYPE_CHECKING:
     from reconciler.diagnostics import Diagnostic
 
 
+class ExitCode(IntEnum):
+    """What a run's exit status means (SPEC §5); defined here only."""
+
+    OK = 0
+    FAILURE = 1  # an error, a manifest problem, an unreadable target, a failed write
+    CHANGES = 2  # plan --detailed-exitcode found changes; drift found drift
+    UNSAFE = 3  # apply refused by the safety threshold (maxDeactivatePercent)
+    STALE = 4  # apply --plan: live state changed since the plan was made
+    INTERRUPTED = 130  # Ctrl-C
+
+
 class ReconcilerError(Exception):
     """Base of every error the product expects; its message is one line for the user."""
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.FAILURE
 
     def __init__(self, message: str) -> None:
         super().__init__(scrub(message))
@@ -80,9 +93,9 @@ class PlanError(ReconcilerError):
 
 
 class ApplyRefused(ReconcilerError):
-    """Apply refused to start; nothing was written. ``exit_code`` is 1, 3 or 4 (SPEC §5)."""
+    """Apply refused to start; nothing was written. ``exit_code`` is FAILURE, UNSAFE or STALE."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str, exit_code: int = ExitCode.FAILURE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -92,9 +105,9 @@ class ExportError(ReconcilerError):
 
 
 class Interrupted(ReconcilerError):
-    """A signal ended the run before it completed: exit 1 for SIGTERM, 130 for Ctrl-C."""
+    """A signal ended the run before it completed: FAILURE for SIGTERM, INTERRUPTED for Ctrl-C."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str, exit_code: int = ExitCode.FAILURE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 

@@ -4,7 +4,7 @@ A cancelled CI job sends SIGTERM and kills the job a few seconds later. While a 
 (plan, drift, export, and apply until its first write) nothing is lost by stopping, so the
 signal cancels the run's main task: every request, retry backoff and rate-limiter wait ends
 with it, and the command reports ``Interrupted``. Apply's writing phase installs its own
-handler instead (finish the writes in flight, start no new ones: ``applier.run``).
+handler instead (finish the writes in flight, start no new ones: ``cli.apply``).
 
 Should the cancelled run not end within a few seconds anyway (a stuck clean-up), a watchdog
 reports and exits; so does a second SIGTERM.

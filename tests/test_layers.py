@@ -1,5 +1,6 @@
-"""The house rules that hold today, pinned: the HTTP and web libraries stay in ``api/`` and
-``sandbox/``, and the pure layers (plan model, planner, renderers) load no HTTP library."""
+"""The house rules, pinned: each library stays in its layer (typer in ``cli/``, HTTP and web
+libraries in ``api/`` and ``sandbox/``), the pure layers load no HTTP library, no import cycle,
+only the console writes to stdout/stderr, and no two sibling modules share a stem."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import ast
 import importlib
 import subprocess
 import sys
+from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,8 @@ ALLOWED = {
     "fastapi": ("reconciler.sandbox",),
     "starlette": ("reconciler.sandbox",),
     "uvicorn": ("reconciler.sandbox",),
+    "typer": ("reconciler.cli",),
+    "click": ("reconciler.cli",),
 }
 
 
@@ -100,3 +105,173 @@ def test_the_api_package_names_resolve_on_first_use() -> None:
         assert getattr(api, name) is getattr(home, name)
     with pytest.raises(AttributeError):
         _ = api.NoSuchName
+
+
+# --- no import cycles --------------------------------------------------------------------------
+
+# Cycles known on this branch, each as its sorted modules; nothing else may join them.
+KNOWN_CYCLES: set[tuple[str, ...]] = {
+    # removed by the i15-rules/i15-core branches
+    ("reconciler.export.build", "reconciler.export.merge"),
+}
+
+
+def import_graph() -> dict[str, list[str]]:
+    """Module -> the package modules it imports at run time (module level or in functions)."""
+    return {
+        name: sorted(i for i in imports(name) if i in MODULES and i != name) for name in MODULES
+    }
+
+
+def cycles(graph: Mapping[str, list[str]]) -> list[tuple[str, ...]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[tuple[str, ...]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(tuple(sorted(component)))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_the_cycle_finder_finds_a_cycle_and_names_its_modules() -> None:
+    graph = {"a": ["b"], "b": ["c"], "c": ["a", "d"], "d": [], "e": ["e"]}
+    assert cycles(graph) == [("a", "b", "c")]
+    assert cycles({"a": ["b"], "b": []}) == []
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    """Function-level imports count too: a lazy import that closes a loop is still a loop."""
+    graph = import_graph()
+    found = cycles(graph)
+    unknown = [
+        " -> ".join(f"{m} (imports {', '.join(i for i in graph[m] if i in c)})" for m in c)
+        for c in found
+        if c not in KNOWN_CYCLES
+    ]
+    assert unknown == [], "import cycle(s):\n" + "\n".join(unknown)
+    stale = sorted(KNOWN_CYCLES - set(found))
+    assert stale == [], f"KNOWN_CYCLES lists cycles that are gone; delete them: {stale}"
+
+
+# --- only the console writes to stdout and stderr ------------------------------------------------
+
+CONSOLE = "reconciler.console"
+_STREAMS = {"stdout", "stderr", "__stdout__", "__stderr__"}
+
+
+def stream_uses(source: str) -> list[str]:
+    """Where ``source`` names ``sys.stdout``/``sys.stderr`` or calls the built-in ``print``."""
+    uses: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in _STREAMS
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        ):
+            uses.append((node.lineno, f"sys.{node.attr}"))
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys":
+            uses += [
+                (node.lineno, f"from sys import {a.name}") for a in node.names if a.name in _STREAMS
+            ]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "print"
+        ):
+            uses.append((node.lineno, "print()"))
+    return [f"line {line}: {what}" for line, what in sorted(uses)]
+
+
+def test_the_stream_check_sees_each_way_of_writing() -> None:
+    source = "import sys\nfrom sys import stderr\nsys.stdout.write('x')\nprint('y')\nconsole.print('ok')\n"
+    assert stream_uses(source) == [
+        "line 2: from sys import stderr",
+        "line 3: sys.stdout",
+        "line 4: print()",
+    ]
+
+
+def test_only_the_console_writes_to_stdout_and_stderr() -> None:
+    offenders = {
+        name: uses
+        for name, path in MODULES.items()
+        if name != CONSOLE and (uses := stream_uses(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+# --- no two sibling modules share a stem ---------------------------------------------------------
+
+# STYLE.md's layout names both: the pure diff (planner) and the model it builds (plan).
+SHARED_STEMS = {frozenset({"plan", "planner"})}
+_SUFFIXES = ("ing", "ion", "ers", "er", "or", "ed", "es", "s")
+
+
+def stem(name: str) -> str:
+    """``planner``, ``planning`` -> ``plan``; ``applier``, ``apply_run`` -> ``appl``."""
+    word = name.split("_")[0].lower()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            word = word.removesuffix("i")  # applier -> appli -> appl
+            if len(word) > 3 and word[-1] == word[-2]:  # planner -> plann -> plan
+                word = word[:-1]
+            break
+    return word.removesuffix("y")  # apply -> appl
+
+
+def shared_stems(names: list[str]) -> list[set[str]]:
+    """Groups of sibling module names with one stem, but for the allowed pair."""
+    by_stem: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        by_stem[stem(name)].add(name)
+    return [
+        group
+        for group in by_stem.values()
+        if len(group) > 1 and frozenset(group) not in SHARED_STEMS
+    ]
+
+
+def test_the_stem_rule_catches_the_old_names() -> None:
+    assert shared_stems(["plan", "planner", "planning"]) == [{"plan", "planner", "planning"}]
+    assert shared_stems(["applier", "apply_run"]) == [{"applier", "apply_run"}]
+    assert shared_stems(["export", "export_merge"]) == [{"export", "export_merge"}]
+    assert shared_stems(["plan", "planner", "app", "api", "text", "textnorm", "live"]) == []
+
+
+def test_no_two_sibling_modules_differ_only_by_a_suffix() -> None:
+    siblings: dict[str, list[str]] = defaultdict(list)
+    for name in MODULES:
+        parent, _, leaf = name.rpartition(".")
+        if parent and leaf != "__main__":
+            siblings[parent].append(leaf)
+    offenders = {
+        parent: groups for parent, leaves in siblings.items() if (groups := shared_stems(leaves))
+    }
+    assert offenders == {}

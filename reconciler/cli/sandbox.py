@@ -8,16 +8,10 @@ from typing import Annotated
 
 import typer
 
-from reconciler.console import Console
-from reconciler.errors import UsageError
+from reconciler.cli.context import state
+from reconciler.errors import ExitCode, UsageError
 
 sandbox_app = typer.Typer(help="Run or reset the local Capillary emulator.")
-
-
-def _console() -> Console:
-    from reconciler import cli  # the run's console and options live with the main commands
-
-    return cli._globals.out
 
 
 @sandbox_app.command("serve")
@@ -58,16 +52,17 @@ def sandbox_serve(
         seed=seed,
     )
     serve(host, port, db, faults, token_ttl, rate_limit)
-    return 0
+    return ExitCode.OK
 
 
 @sandbox_app.command("reset")
 def sandbox_reset(
+    ctx: typer.Context,
     db: Annotated[Path, typer.Option(help="SQLite state file.")] = Path(".reconciler/sandbox.db"),
 ) -> int:
     """Recreate the sandbox database with its demo data."""
     from reconciler.sandbox.seed import reset
 
     reset(db)
-    _console().print(f"sandbox database {db} reset with the demo programme")
-    return 0
+    state(ctx).out.print(f"sandbox database {db} reset with the demo programme")
+    return ExitCode.OK

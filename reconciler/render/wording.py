@@ -178,11 +178,22 @@ def summary_line(plan: Plan, mode: Mode) -> str:
     )
 
 
+UNREADABLE = "could not be read"
+
+
+def unreadable_error(target: TargetPlan) -> str:
+    """The ``error:`` line of plan, drift and apply for a target whose live state could not be
+    read: ``target 2163/2318 (spring-sprint) could not be read: <why>``."""
+    ids = f"{target.targetGroupId}/{target.targetId}"
+    return f"target {ids} ({target.name}) {UNREADABLE}: {target.error}"
+
+
 def unreadable_line(target: TargetPlan) -> str:
-    return one_line(f"{target_heading(target)}: {target.error or 'could not be read'}")
+    """One item of the rendered plan's list under ``unreadable_title``."""
+    return one_line(f"{target_heading(target)}: {target.error or UNREADABLE}")
 
 
 def unreadable_title(plan: Plan) -> str:
     count = len(plan.unreadable)
     noun = plural(count, "target")
-    return f"{noun} could not be read; nothing is planned for {'it' if count == 1 else 'them'}:"
+    return f"{noun} {UNREADABLE}; nothing is planned for {'it' if count == 1 else 'them'}:"

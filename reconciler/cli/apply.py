@@ -1,0 +1,303 @@
+"""``reconciler apply`` (SPEC §6): plan or load a saved plan, refuse what is unsafe or stale
+before any write, confirm, execute, summarise, report. The executing is ``applier``'s; this
+module decides what is shown and asked, and with which exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from reconciler.applier.lock import DEFAULT_LOCK_TIMEOUT
+from reconciler.cli.context import state
+from reconciler.cli.options import SelectOption, TargetGroupOption, selection
+from reconciler.errors import ApplyRefused, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from reconciler.api.wire import Communication
+    from reconciler.applier.execute import Applier, ApplyResult, TargetOutcome
+    from reconciler.config import Settings
+    from reconciler.console import Console
+    from reconciler.live import Selection
+    from reconciler.plan import Plan
+
+HELP = (
+    "Make the live state match the manifests; "
+    f"exit {ExitCode.UNSAFE} unsafe, {ExitCode.STALE} stale plan."
+)
+_MARK = {"applied": "✓", "recovered": "✓", "failed": "✗", "skipped": "·"}
+
+
+def apply(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Manifest files or directories.")
+    ] = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Apply this saved plan (from plan --out).")
+    ] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not ask; required without a terminal.")
+    ] = False,
+    parallelism: Annotated[
+        int | None, typer.Option("--parallelism", min=1, max=256, help="Requests in flight.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply even above maxDeactivatePercent.")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a JSON record of the run.")
+    ] = None,
+    select: SelectOption = None,
+    target_group: TargetGroupOption = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            max=86400,
+            help="Seconds to wait for another apply in this repository to finish.",
+        ),
+    ] = DEFAULT_LOCK_TIMEOUT,
+) -> int:
+    # The help is HELP: it names the exit codes from ExitCode.
+    from reconciler.outputs import check_step_summary, check_writable
+
+    if lock_timeout != lock_timeout:  # NaN passes click's range check
+        raise UsageError("--lock-timeout must be a number of seconds between 0 and 86400")
+    if plan_file is not None and (paths or select or target_group):
+        raise UsageError(
+            "--plan applies a saved plan as it is; do not combine it with paths or selections"
+        )
+    chosen = selection(paths, select, target_group, None)
+    run = state(ctx)
+    settings = run.settings()
+    if report is not None:
+        check_writable(report, "--report")
+    check_step_summary()
+    options = ApplyOptions(
+        plan_file=plan_file,
+        auto_approve=auto_approve,
+        parallelism=parallelism,
+        force=force,
+        report=report,
+        lock_timeout=lock_timeout,
+    )
+    return run.run_async(run_apply(settings, chosen, options, run.out))
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    plan_file: Path | None
+    auto_approve: bool
+    parallelism: int | None
+    force: bool
+    report: Path | None
+    lock_timeout: float
+
+
+async def run_apply(
+    settings: Settings, chosen: Selection, options: ApplyOptions, console: Console
+) -> int:
+    from reconciler.applier.execute import Applier, stale_targets
+    from reconciler.applier.lock import apply_lock
+    from reconciler.applier.saved import load_saved
+    from reconciler.live import make_run_plan
+    from reconciler.plan import check_safety
+    from reconciler.session import open_client
+
+    started = datetime.now(UTC)
+    parallelism = options.parallelism or settings.env.parallelism
+    planned: Plan | None = None
+    result: ApplyResult | None = None
+    refused: str | None = None
+    # The live state each changed target was planned (or, for a saved plan, re-read) against:
+    # the post-write check knows every row's id from it (issue 14).
+    live: dict[tuple[int, int], list[Communication]] = {}
+    try:
+        # Held from before the first request: a second apply plans only after this one is done.
+        async with (
+            apply_lock(settings.root, timeout=options.lock_timeout, on_wait=console.warn),
+            open_client(settings, parallelism=parallelism) as client,
+        ):
+            if options.plan_file is not None:
+                planned = load_saved(options.plan_file, settings.environment)
+            else:
+                planned = await make_run_plan(
+                    settings, chosen, client, parallelism=parallelism, keep_live=live
+                )
+            _show(planned, console)
+            if not planned.has_changes:
+                return ExitCode.FAILURE if planned.unreadable else ExitCode.OK
+            problem = check_safety(planned, float(settings.env.maxDeactivatePercent))
+            if problem and not options.force:
+                raise ApplyRefused(f"refused by the safety threshold: {problem}", ExitCode.UNSAFE)
+            _confirm(options, console)
+            if options.plan_file is not None:
+                stale = await stale_targets(planned, client, parallelism, keep_live=live)
+                if stale:
+                    raise ApplyRefused(
+                        "stale plan: live state changed since planning for "
+                        + "; ".join(stale)
+                        + ". Nothing was written; plan again",
+                        ExitCode.STALE,
+                    )
+            applier = Applier(client, parallelism=parallelism, on_done=lambda o: _line(o, console))
+            result = await _with_signals(applier, planned, console, live)
+    except ApplyRefused as exc:
+        refused = exc.message
+        raise
+    finally:
+        if options.report is not None and planned is not None:
+            _write_report(options.report, planned, result, settings, started, refused, console)
+    # The body returned or raised unless it set both.
+    assert planned is not None
+    assert result is not None
+    _finish(planned, result, console)
+    return ExitCode.OK if result.ok and not planned.unreadable else ExitCode.FAILURE
+
+
+def _write_report(
+    path: Path,
+    planned: Plan,
+    result: ApplyResult | None,
+    settings: Settings,
+    started: datetime,
+    refused: str | None,
+    console: Console,
+) -> None:
+    from reconciler.outputs import not_written
+    from reconciler.report import build_report, write_report
+
+    report = build_report(
+        planned, result, environment=settings.environment, started_at=started, refused=refused
+    )
+    try:
+        write_report(path, report)
+    except (OSError, ValueError) as exc:  # checked at the start; it went away since
+        console.warn(not_written("--report", path, exc))
+
+
+def _finish(planned: Plan, result: ApplyResult, console: Console) -> None:
+    """After the writes: the summary, the warnings, the step summary, a fatal error."""
+    from reconciler.outputs import STEP_SUMMARY, not_written
+    from reconciler.render.markdown import render_markdown
+    from reconciler.report import append_step_summary, outcome_markdown
+
+    _summary(planned, result, console)
+    _warnings(result, console)
+    try:
+        append_step_summary(render_markdown(planned) + "\n" + outcome_markdown(result))
+    except (OSError, ValueError) as exc:  # a warning: the writes to the API are done
+        console.warn(not_written(STEP_SUMMARY, os.environ.get(STEP_SUMMARY, ""), exc))
+    if result.fatal_error:
+        console.error(result.fatal_error)
+
+
+def _show(planned: Plan, console: Console) -> None:
+    from reconciler.render.text import render_text
+    from reconciler.render.wording import unreadable_error
+
+    console.print(render_text(planned, color=console.color))
+    for target in planned.unreadable:
+        console.error(unreadable_error(target))
+
+
+def _confirm(options: ApplyOptions, console: Console) -> None:
+    if options.auto_approve:
+        return
+    if not console.interactive:
+        raise ApplyRefused(
+            "refusing to apply without a terminal to confirm on; pass --auto-approve"
+        )
+    if not console.confirm("Apply these changes?"):
+        raise ApplyRefused("apply cancelled; nothing was written")
+
+
+async def _with_signals(
+    applier: Applier,
+    planned: Plan,
+    console: Console,
+    live: dict[tuple[int, int], list[Communication]] | None = None,
+) -> ApplyResult:
+    """SIGTERM and Ctrl-C let in-flight targets finish and start no new ones (issue 10)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+
+    def stop() -> None:
+        if not applier.stop.is_set():
+            console.warn("interrupted: finishing requests in flight, starting no new ones")
+        applier.stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass
+    try:
+        with console.progress(len(planned.changed_targets), "applying") as bar:
+            previous = applier.on_done
+
+            def done(outcome: TargetOutcome) -> None:
+                if previous:
+                    previous(outcome)
+                bar.advance()
+
+            applier.on_done = done
+            result = await applier.apply(planned, live)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    if applier.fatal is not None:
+        result.fatal_error = applier.fatal.message
+    return result
+
+
+def _line(outcome: TargetOutcome, console: Console) -> None:
+    from reconciler.render.github import one_line
+
+    target = outcome.target
+    # The label is the manifest's metadata.name: printed inert, like everything from manifests.
+    console.print(one_line(f"{_MARK[outcome.status]} {target.label}: {outcome.message}"))
+
+
+def _summary(planned: Plan, result: ApplyResult, console: Console) -> None:
+    ok = [o for o in result.outcomes if o.ok]
+    created = sum(o.target.count("create") for o in ok)
+    updated = sum(o.target.count("update") for o in ok)
+    deactivated = sum(o.target.count("deactivate") for o in ok)
+    failed = sum(1 for o in result.outcomes if o.status == "failed")
+    skipped = sum(1 for o in result.outcomes if o.status == "skipped")
+    line = (
+        f"Apply complete: {len(ok)} target{'s' if len(ok) != 1 else ''} changed "
+        f"({created} created, {updated} updated, {deactivated} deactivated), {failed} failed"
+    )
+    if skipped:
+        line += f", {skipped} not started"
+    if planned.unreadable:
+        line += f", {len(planned.unreadable)} unreadable"
+    console.print(line + ".")
+
+
+def _warnings(result: ApplyResult, console: Console) -> None:
+    """Each distinct outcome warning once, with the targets it concerns (issue 14 item 5)."""
+    from reconciler.render.github import one_line
+
+    for warning, outcomes in result.warnings().items():
+        labels = [o.target.label for o in outcomes]
+        shown = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+        console.warn(
+            one_line(
+                f"{warning} ({len(labels)} target{'s' if len(labels) != 1 else ''}: {shown}); "
+                "the API normalises this text, so plan treats the stored form as unchanged: "
+                "write the manifests that way to silence this"
+            )
+        )

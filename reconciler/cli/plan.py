@@ -1,0 +1,129 @@
+"""``reconciler plan`` and ``reconciler drift``: read live state, plan it, show the plan (text,
+JSON or markdown, and the GitHub step summary); they never write to the API.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from reconciler.cli.context import RunContext, state
+from reconciler.cli.options import (
+    PLAN_FORMATS,
+    FormatOption,
+    PathsArgument,
+    SelectOption,
+    TargetGroupOption,
+    check_choice,
+    selection,
+)
+from reconciler.errors import ExitCode
+
+if TYPE_CHECKING:
+    from reconciler.live import Selection
+    from reconciler.plan import Plan
+
+DRIFT_HELP = (
+    "Report changes made outside git, with who made them and when; "
+    f"exit {ExitCode.CHANGES} on drift."
+)
+
+
+def plan(
+    ctx: typer.Context,
+    paths: PathsArgument = None,
+    select: SelectOption = None,
+    target_group: TargetGroupOption = None,
+    shard: Annotated[str | None, typer.Option("--shard", help="K/N: this job's share.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Save the plan as JSON.")] = None,
+    fmt: FormatOption = "text",
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help=f"Exit {ExitCode.CHANGES} when there are changes."
+        ),
+    ] = False,
+) -> int:
+    """Read live state and print what apply would change."""
+    from reconciler.outputs import OutputError, check_step_summary, check_writable, not_written
+
+    check_choice("--format", fmt, PLAN_FORMATS)
+    chosen = selection(paths, select, target_group, shard)
+    if out is not None:
+        check_writable(out, "--out")
+    check_step_summary()
+    run = state(ctx)
+    planned = _run_plan(run, chosen)
+    _show_plan(run, planned, fmt, drift=False)
+    if out is not None:
+        try:
+            out.write_text(planned.to_json(), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            raise OutputError(not_written("--out", out, exc)) from None
+    if planned.unreadable:
+        return ExitCode.FAILURE
+    return ExitCode.CHANGES if detailed_exitcode and planned.has_changes else ExitCode.OK
+
+
+def drift(
+    ctx: typer.Context,
+    paths: PathsArgument = None,
+    select: SelectOption = None,
+    target_group: TargetGroupOption = None,
+    fmt: FormatOption = "text",
+) -> int:
+    # The help is DRIFT_HELP: it names the exit code from ExitCode.
+    from reconciler.outputs import check_step_summary
+
+    check_choice("--format", fmt, PLAN_FORMATS)
+    chosen = selection(paths, select, target_group, None)
+    check_step_summary()
+    run = state(ctx)
+    planned = _run_plan(run, chosen)
+    _show_plan(run, planned, fmt, drift=True)
+    if planned.unreadable:
+        return ExitCode.FAILURE
+    return ExitCode.CHANGES if planned.has_changes else ExitCode.OK
+
+
+def _run_plan(run: RunContext, chosen: Selection) -> Plan:
+    from reconciler.live import make_run_plan
+    from reconciler.session import open_client
+
+    settings = run.settings()
+
+    async def go() -> Plan:
+        async with open_client(settings) as client:
+            return await make_run_plan(
+                settings, chosen, client, parallelism=settings.env.parallelism
+            )
+
+    return run.run_async(go())
+
+
+def _show_plan(run: RunContext, planned: Plan, fmt: str, *, drift: bool) -> None:
+    from reconciler.render.jsondoc import render_json
+    from reconciler.render.markdown import render_markdown
+    from reconciler.render.text import render_text
+    from reconciler.render.wording import unreadable_error
+    from reconciler.report import append_step_summary
+
+    console = run.out
+    if fmt == "json":
+        console.print(render_json(planned))
+    elif fmt == "markdown":
+        console.print(render_markdown(planned, drift=drift))
+    else:
+        console.print(render_text(planned, color=console.color, drift=drift))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):  # only then: rendering is not free at scale
+        try:
+            append_step_summary(render_markdown(planned, drift=drift))
+        except (OSError, ValueError) as exc:  # checked at the start; it went away since
+            from reconciler.outputs import STEP_SUMMARY, not_written
+
+            console.warn(not_written(STEP_SUMMARY, os.environ["GITHUB_STEP_SUMMARY"], exc))
+    for target in planned.unreadable:
+        console.error(unreadable_error(target))
