@@ -1,5 +1,6 @@
 """The house rules that hold today, pinned: the HTTP and web libraries stay in ``api/`` and
-``sandbox/``, and the pure layers (plan model, planner, renderers) load no HTTP library."""
+``sandbox/``, ruamel.yaml in ``manifests/``, the pure layers (plan model, planner, renderers)
+load no HTTP library, and reading, resolving and export import one way."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ ALLOWED = {
     "fastapi": ("reconciler.sandbox",),
     "starlette": ("reconciler.sandbox",),
     "uvicorn": ("reconciler.sandbox",),
+    # Manifests are read and written through one layer; export writes through manifests.writer.
+    "ruamel": ("reconciler.manifests",),
 }
 
 
@@ -78,6 +81,48 @@ def test_each_library_is_imported_only_by_its_layer(library: str) -> None:
         and not allowed(name, ALLOWED[library])
     )
     assert offenders == []
+
+
+def cycle_through(start: str, within: tuple[str, ...]) -> list[str]:
+    """A chain of imports from ``start`` back to itself among modules under ``within``, or []."""
+    inside = {name for name in MODULES if allowed(name, within)}
+    graph = {name: sorted(i for i in imports(name) if i in inside and i != name) for name in inside}
+    trail: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> list[str]:
+        if name in trail:
+            return [*trail[trail.index(name) :], name]
+        if name in done:
+            return []
+        trail.append(name)
+        for child in graph[name]:
+            found = visit(child)
+            if found:
+                return found
+        trail.pop()
+        done.add(name)
+        return []
+
+    return visit(start)
+
+
+ONE_WAY = ("reconciler.manifests", "reconciler.resolve", "reconciler.export")
+
+
+@pytest.mark.parametrize("start", sorted(n for n in MODULES if allowed(n, ONE_WAY)))
+def test_reading_resolving_and_export_import_one_way(start: str) -> None:
+    assert cycle_through(start, ONE_WAY) == []
+
+
+def test_the_cycle_finder_finds_a_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above could fail: a back edge from merge to build is reported as a chain."""
+    real = imports
+    extra = {"reconciler.export.merge": {"reconciler.export.build"}}
+    monkeypatch.setitem(globals(), "imports", lambda name: real(name) | extra.get(name, set()))
+    chain = cycle_through("reconciler.export.build", ONE_WAY)
+    assert chain[0] == chain[-1] == "reconciler.export.build"
+    assert "reconciler.export.merge" in chain
 
 
 def test_the_pure_layers_load_no_http_library() -> None:
