@@ -1,8 +1,8 @@
-"""Diagnostic: one located problem in a manifest or configuration file, and a collector."""
+"""Diagnostic: one located problem in a manifest or configuration file (pure data, no I/O)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True, order=True)
@@ -21,22 +21,3 @@ class Diagnostic:
 
     def to_json(self) -> dict[str, str | int]:
         return asdict(self)
-
-
-@dataclass
-class Diagnostics:
-    """Collects every problem so that validation reports all of them at once."""
-
-    items: list[Diagnostic] = field(default_factory=list)
-
-    def add(self, path: str, line: int, column: int, message: str) -> None:
-        self.items.append(Diagnostic(path, line, column, message))
-
-    def extend(self, other: list[Diagnostic]) -> None:
-        self.items.extend(other)
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def sorted(self) -> list[Diagnostic]:
-        return sorted(set(self.items))

@@ -4,7 +4,6 @@
     ├── UsageError                  bad flags or arguments (exit 1, never 2)
     ├── ConfigError                 reconciler.yaml, environment selection, credentials
     ├── ValidationFailed            manifests have problems; carries every Diagnostic
-    ├── ResolveError                a name matched nothing or more than one object
     ├── PlanError                   planning could not complete (e.g. unreadable targets)
     ├── ApplyRefused                apply would not start; carries its exit code (1, 3 or 4)
     ├── ExportError                 export could not write what was asked
@@ -82,10 +81,6 @@ class ValidationFailed(ReconcilerError):
 
     def lines(self) -> list[str]:
         return [d.render() for d in self.diagnostics]
-
-
-class ResolveError(ReconcilerError):
-    """A name-based reference resolved to nothing or to several objects."""
 
 
 class PlanError(ReconcilerError):

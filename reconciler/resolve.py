@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -16,7 +16,8 @@ from reconciler.api.wire import Channel, Target, TargetGroup
 from reconciler.desired import DesiredCommunication, DesiredTarget
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ValidationFailed
-from reconciler.manifests.load import LoadedDocument
+from reconciler.manifests import LoadedDocument
+from reconciler.manifests.rules import duplicate_communication, duplicate_target
 
 T = TypeVar("T")
 
@@ -71,7 +72,7 @@ class Index:
             self.by_name.setdefault(obj.name, []).append(obj)
 
 
-def _pick(
+def find(
     ref: int | str, index: Index, what: str, scope: str = ""
 ) -> tuple[Named | None, str | None]:
     """Find ``ref`` (an id or an exact name) in ``index``; a reason when it fails."""
@@ -103,6 +104,7 @@ class _Declaration:
     """Which document declared a resolved target, and where (for duplicate reports)."""
 
     order: int  # load order: the first declaration is kept, the others are reported
+    written: tuple[int | str, int | str]  # the group and target references as written
     name: str
     path: str
     line: int
@@ -171,7 +173,7 @@ class Resolver:
             return []
         grouped: list[tuple[int, LoadedDocument, Named]] = []
         for order, doc in zip(orders, documents, strict=True):
-            group, reason = _pick(doc.model.target.targetGroup, groups, "target group")
+            group, reason = find(doc.model.target.targetGroup, groups, "target group")
             if group is None:
                 self.problems.append(doc.diagnostic(("target", "targetGroup"), str(reason)))
             elif wanted_id is None or group.id == wanted_id:
@@ -183,7 +185,7 @@ class Resolver:
         targets_by_group = dict(zip(needed, lists, strict=True))
         desired: list[DesiredTarget] = []
         for order, doc, group in grouped:
-            target, reason = _pick(
+            target, reason = find(
                 doc.model.target.target,
                 targets_by_group[group.id],
                 "target",
@@ -214,7 +216,7 @@ class Resolver:
     def _wanted_group(self, groups: Index) -> int | None:
         if self._group_filter is None:
             return None
-        wanted, reason = _pick(self._group_filter, groups, "target group")
+        wanted, reason = find(self._group_filter, groups, "target group")
         if wanted is None:
             self._filter_problem = Diagnostic("--target-group", 0, 0, str(reason))
             return None
@@ -222,7 +224,8 @@ class Resolver:
 
     def _declare(self, ref: tuple[int, int], order: int, doc: LoadedDocument) -> None:
         line, column = doc.position(("target",))
-        declaration = _Declaration(order, doc.model.metadata.name, doc.path, line, column)
+        written = (doc.model.target.targetGroup, doc.model.target.target)
+        declaration = _Declaration(order, written, doc.model.metadata.name, doc.path, line, column)
         self._declared.setdefault(ref, []).append(declaration)
 
     def check(self) -> None:
@@ -231,19 +234,24 @@ class Resolver:
             raise ValidationFailed([self._filter_problem])
         problems = list(self.problems)
         for (group_id, target_id), declarations in self._declared.items():
-            first, *others = sorted(declarations, key=lambda d: d.order)
-            problems.extend(
-                Diagnostic(
-                    other.path,
-                    other.line,
-                    other.column,
-                    f"target {target_id} of group {group_id} is already declared by "
-                    f"'{first.name}' at {first.path}:{first.line}:{first.column}",
-                )
-                for other in others
-            )
+            problems.extend(_declared_again(group_id, target_id, declarations))
         if problems:
             raise ValidationFailed(sorted(problems))
+
+
+def _declared_again(
+    group_id: int, target_id: int, declarations: Sequence[_Declaration]
+) -> Iterator[Diagnostic]:
+    """A problem for each later declaration of one target, except those written exactly as an
+    earlier one: reading reports those (``manifests.checks``), with no network."""
+    first, *others = sorted(declarations, key=lambda d: d.order)
+    written = {first.written}
+    for other in others:
+        if other.written not in written:
+            written.add(other.written)
+            where = f"{first.path}:{first.line}:{first.column}"
+            message = duplicate_target(group_id, target_id, first.name, where)
+            yield Diagnostic(other.path, other.line, other.column, message)
 
 
 def _communications(
@@ -258,20 +266,16 @@ def _communications(
         at = ("communications", i)
         ref: int | str = entry.channelId if entry.channelId is not None else str(entry.channel)
         field = "channelId" if entry.channelId is not None else "channel"
-        channel, reason = _pick(ref, channels, "channel")
+        channel, reason = find(ref, channels, "channel")
         if channel is None:
             problems.append(doc.diagnostic((*at, field), str(reason)))
             failed = True
             continue
         key = (entry.communicationType, channel.id)
-        if key in keys:
-            problems.append(
-                doc.diagnostic(
-                    at,
-                    f"duplicate communication {entry.communicationType} on channel "
-                    f"{channel.name} (id {channel.id}), also entry {keys[key] + 1} of this target",
-                )
-            )
+        if key in keys:  # a name and an id of one channel; reading finds a ref written twice
+            shown = f"{channel.name} (id {channel.id})"
+            message = duplicate_communication(entry.communicationType, shown, keys[key])
+            problems.append(doc.diagnostic(at, message))
             failed = True
             continue
         keys[key] = i

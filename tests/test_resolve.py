@@ -6,19 +6,19 @@ import asyncio
 
 import pytest
 
-from reconciler.resolve import Index, Named, _pick, all_or_nothing
+from reconciler.resolve import Index, Named, all_or_nothing, find
 
 
 def test_pick_by_id_and_by_exact_name() -> None:
     index = Index([Named(1, "EMAIL"), Named(2, "SMS"), Named(3, "SMS"), Named(1, "again")])
-    assert _pick(1, index, "channel") == (Named(1, "EMAIL"), None)  # the first of an id
-    assert _pick("EMAIL", index, "channel") == (Named(1, "EMAIL"), None)
-    found, reason = _pick("SMS", index, "channel")
+    assert find(1, index, "channel") == (Named(1, "EMAIL"), None)  # the first of an id
+    assert find("EMAIL", index, "channel") == (Named(1, "EMAIL"), None)
+    found, reason = find("SMS", index, "channel")
     assert found is None
     assert reason == "channel name 'SMS' matches 2 objects (ids 2, 3); use the id"
-    assert _pick(9, index, "channel", "group 4") == (None, "channel 9 does not exist in group 4")
-    assert _pick("emial", index, "channel")[1] == "channel 'emial' does not exist"
-    assert _pick("EMAL", index, "channel")[1] == (
+    assert find(9, index, "channel", "group 4") == (None, "channel 9 does not exist in group 4")
+    assert find("emial", index, "channel")[1] == "channel 'emial' does not exist"
+    assert find("EMAL", index, "channel")[1] == (
         "channel 'EMAL' does not exist; did you mean 'EMAIL'?"
     )
 

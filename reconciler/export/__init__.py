@@ -1,1 +1,10 @@
-"""Write manifests from live state (``build``) and update existing ones in place (``merge``)."""
+"""Export (SPEC §5): manifests from live state. ``build`` chooses what to write, ``files`` writes
+it (``merge`` updates an existing file in place); ``exact`` holds the text rules both obey.
+"""
+
+from __future__ import annotations
+
+from reconciler.export.build import build_export
+from reconciler.export.files import ExportedFile, write_files
+
+__all__ = ["ExportedFile", "build_export", "write_files"]

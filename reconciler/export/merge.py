@@ -1,24 +1,28 @@
 """Update an existing manifest in place from a freshly exported one (``export --force``).
 
-Uses ruamel.yaml's round-trip mode so comments and key order of entries that still exist survive.
+Works on round-trip documents (``manifests.writer``), so comments and key order of entries
+that still exist survive. Decides what changes; how YAML is written is the writer's business.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
 
 from reconciler.errors import ExportError
 from reconciler.manifests.interpolate import interpolate as _interpolate
+from reconciler.manifests.templates import TemplateProblem, is_git_name, read_text_file
+from reconciler.manifests.writer import RoundTrip
+from reconciler.manifests.yamlstrict import YamlProblem
+
+Entry = MutableMapping[str, object]
 
 
 def interpolate(text: str, variables: Mapping[str, str]) -> str:
     return _interpolate(text, variables)[0]
 
 
-def _key(entry: Any) -> tuple[object, object]:
+def _key(entry: Entry) -> tuple[object, object]:
     channel = entry.get("channel", entry.get("channelId"))
     return (entry.get("communicationType"), channel)
 
@@ -35,8 +39,6 @@ def template_file_text(name: object, base_dir: Path | None) -> str | None:
     file the loader would refuse: in a git directory, not a regular text file, too large)."""
     if not isinstance(name, str) or base_dir is None or "\0" in name:
         return None
-    from reconciler.manifests.templates import TemplateProblem, is_git_name, read_text_file
-
     path = base_dir / name
     try:
         if any(is_git_name(part) for part in (*Path(name).parts, *path.resolve().parts)):
@@ -58,64 +60,53 @@ def merge_into(
     written, and so is a ``messageTemplateFile`` (relative to ``base_dir``) whose content is
     still the live template.
     """
-    variables = variables or {}
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml = RoundTrip()
     try:
         old = yaml.load(existing)
-    except Exception as exc:
+    except YamlProblem as problem:
         raise ExportError(
-            f"cannot update in place: the existing file is not valid YAML ({exc})"
+            f"cannot update in place: the existing file is not valid YAML ({problem.message})"
         ) from None
     new = yaml.load(exported)
-    if not hasattr(old, "get") or not hasattr(old.get("communications"), "append"):
+    assert isinstance(new, dict)  # export's own text: one manifest document
+    if not isinstance(old, dict) or not isinstance(old.get("communications"), list):
         raise ExportError("cannot update in place: the existing file is not a manifest document")
-    for field in ("apiVersion", "kind", "target", "prune"):
-        if old.get(field) != new[field]:
-            old[field] = new[field]
-    current = {_key(e): e for e in old["communications"]}
-    wanted = {_key(e): e for e in new["communications"]}
-    for index in reversed(range(len(old["communications"]))):
-        if _key(old["communications"][index]) not in wanted:
-            del old["communications"][index]
+    for name in ("apiVersion", "kind", "target", "prune"):
+        if old.get(name) != new[name]:
+            old[name] = new[name]
+    _merge_communications(old["communications"], new["communications"], variables or {}, base_dir)
+    return yaml.dump(old)
+
+
+def _merge_communications(
+    entries: list[Entry], exported: list[Entry], variables: Mapping[str, str], base_dir: Path | None
+) -> None:
+    """Drop the entries export did not write, update those it did, append the new ones."""
+    current = {_key(e): e for e in entries}
+    wanted = {_key(e): e for e in exported}
+    for index in reversed(range(len(entries))):
+        if _key(entries[index]) not in wanted:
+            del entries[index]
     for key, entry in wanted.items():
         target = current.get(key)
         if target is None:
-            old["communications"].append(entry)
-            continue
-        keep_file = template_file_text(target.get("messageTemplateFile"), base_dir) == entry.get(
-            "messageTemplate"
-        )
-        for field in list(target):
-            if field not in entry and not (keep_file and field == "messageTemplateFile"):
-                del target[field]
-        for field, value in entry.items():
-            if keep_file and field == "messageTemplate":
-                continue
-            if field not in target or not _same_value(target[field], value, variables):
-                target[field] = value
-    _quote_unsafe(old)
-    stream = io.StringIO()
-    yaml.dump(old, stream)
-    return stream.getvalue()
-
-
-def _quote_unsafe(node: Any) -> None:
-    """Double-quote every string holding a character a reader could take for a line break or
-    a control (CR, NEL, U+2028, ...): its escapes keep the file plain, one value per line."""
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-
-    from reconciler.export.build import _raw_safe
-
-    items = list(node.items()) if hasattr(node, "items") else None
-    if items is None and isinstance(node, list):
-        items = list(enumerate(node))
-    for key, value in items or []:
-        if isinstance(value, str):
-            if not _raw_safe(value) and not isinstance(value, DoubleQuotedScalarString):
-                node[key] = DoubleQuotedScalarString(value)
+            entries.append(entry)
         else:
-            _quote_unsafe(value)
+            _update_entry(target, entry, variables, base_dir)
+
+
+def _update_entry(
+    target: Entry, entry: Entry, variables: Mapping[str, str], base_dir: Path | None
+) -> None:
+    """``target`` made to mean ``entry``, keeping each value that already means the same."""
+    keep_file = template_file_text(target.get("messageTemplateFile"), base_dir) == entry.get(
+        "messageTemplate"
+    )
+    for name in list(target):
+        if name not in entry and not (keep_file and name == "messageTemplateFile"):
+            del target[name]
+    for name, value in entry.items():
+        if keep_file and name == "messageTemplate":
+            continue
+        if name not in target or not _same_value(target[name], value, variables):
+            target[name] = value

@@ -1,4 +1,5 @@
-"""Manifests (SPEC §3): strict YAML reading, the document schema, ${var}s and cross-document rules."""
+"""Manifests (SPEC §3): strict YAML reading and writing, the document schema, ${var}s, and the
+reference rules. The only importer of ruamel.yaml."""
 
 from __future__ import annotations
 

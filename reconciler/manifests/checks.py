@@ -9,14 +9,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from reconciler.diagnostics import Diagnostic
+from reconciler.manifests.rules import duplicate_target
 
 if TYPE_CHECKING:
     from reconciler.manifests.load import LoadedDocument
 
 
 class CrossDocumentChecks:
-    """Duplicate ``metadata.name`` and the same target declared by two documents, checked as
-    documents arrive; only each first declaration's name and position are kept."""
+    """Duplicate ``metadata.name`` and the same target written by two documents, checked as
+    documents arrive; only each first declaration's name and position are kept. (Two
+    different references to one target are found by ``resolve``.)"""
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}  # metadata.name -> where it was first declared
@@ -41,11 +43,6 @@ class CrossDocumentChecks:
             if first is None:
                 self._targets[ref] = (name, doc.where(("target",)))
             else:
-                problems.append(
-                    doc.diagnostic(
-                        ("target",),
-                        f"target {ref[1]!r} of group {ref[0]!r} is already declared by "
-                        f"'{first[0]}' at {first[1]}",
-                    )
-                )
+                message = duplicate_target(*ref, first_name=first[0], first_at=first[1])
+                problems.append(doc.diagnostic(("target",), message))
         return problems

@@ -5,10 +5,7 @@ Reads files only (manifests and message template files); never the network, neve
 
 from __future__ import annotations
 
-import difflib
-import os
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -20,8 +17,12 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.errors import UsageError
 from reconciler.manifests.checks import CrossDocumentChecks
 from reconciler.manifests.interpolate import interpolate
-from reconciler.manifests.schema import FIELD_NAMES, TargetCommunications
-from reconciler.manifests.templates import TemplateFiles, TemplateProblem, leads_outside
+from reconciler.manifests.paths import display, find_manifest_files
+from reconciler.manifests.positions import Positions
+from reconciler.manifests.reasons import collapse, describe
+from reconciler.manifests.rules import duplicate_communication, repeats
+from reconciler.manifests.schema import CommunicationSpec, TargetCommunications
+from reconciler.manifests.templates import TemplateFiles, TemplateProblem
 from reconciler.manifests.yamlstrict import (
     MAX_FILE_BYTES,
     Document,
@@ -32,70 +33,11 @@ from reconciler.manifests.yamlstrict import (
     read_documents,
 )
 
-MANIFEST_SUFFIXES = (".yaml", ".yml")
-
 
 class Reporter(Protocol):
     """Records one problem at a path of the current document."""
 
     def __call__(self, at: Path_, message: str, *, key: bool = False) -> None: ...
-
-
-# The paths later stages point at (resolution and cross-document problems): the document, its
-# name and target reference, and each communication entry with its channel reference.
-_FIXED_PATHS: tuple[Path_, ...] = (
-    (),
-    ("metadata", "name"),
-    ("target",),
-    ("target", "targetGroup"),
-    ("target", "target"),
-)
-_FIXED_SLOTS = {path: slot for slot, path in enumerate(_FIXED_PATHS)}
-_ENTRY_FIELDS = ("channel", "channelId")  # slot 0 of an entry is the entry itself
-
-
-def _slot(path: Path_, entries: int) -> int | None:
-    if path in _FIXED_SLOTS:
-        return _FIXED_SLOTS[path]
-    if len(path) in (2, 3) and path[0] == "communications" and isinstance(path[1], int):
-        index = path[1]
-        if not 0 <= index < entries:
-            return None
-        base = len(_FIXED_PATHS) + index * (1 + len(_ENTRY_FIELDS))
-        if len(path) == 2:
-            return base
-        if path[2] in _ENTRY_FIELDS:
-            return base + 1 + _ENTRY_FIELDS.index(str(path[2]))
-    return None
-
-
-class Positions:
-    """Where the parts of a valid document that later stages point at were written.
-
-    A parsed document's full position maps cost about 25 KB; once it has been validated only
-    these few positions are ever asked for, so they are kept as one array of about 150 bytes
-    (issue 9: 10,000 targets within 300 MB). Other paths fall back to their closest kept parent.
-    """
-
-    __slots__ = ("_at", "_entries")
-
-    def __init__(self, document: Document, entries: int) -> None:
-        self._entries = entries
-        self._at = array("I")
-        for path in _FIXED_PATHS:
-            self._at.extend(document.position(path))
-        for index in range(entries):
-            entry: Path_ = ("communications", index)
-            self._at.extend(document.position(entry))
-            for name in _ENTRY_FIELDS:
-                self._at.extend(document.position((*entry, name)))
-
-    def position(self, path: Path_) -> Pos:
-        slot = _slot(path, self._entries)
-        while slot is None:
-            path = path[:-1]
-            slot = _slot(path, self._entries)
-        return (self._at[2 * slot], self._at[2 * slot + 1])
 
 
 @dataclass
@@ -134,57 +76,6 @@ class LoadResult:
         return not self.diagnostics
 
 
-def find_manifest_files(
-    paths: Iterable[str], root: Path | None = None
-) -> tuple[list[Path], list[Diagnostic]]:
-    """Expand files and directories (recursively, sorted) into manifest files.
-
-    With ``root``, a file found in a directory through a link that leads out of both that
-    directory and ``root`` is a problem, not a manifest: a pull request adding
-    ``manifests/x.yaml -> ~/.netrc`` must not get that file's content quoted back in error
-    messages (SPEC §7). Files and directories given by name are read wherever they are.
-    """
-    found: list[Path] = []
-    problems: list[Diagnostic] = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in MANIFEST_SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not files:
-                problems.append(
-                    Diagnostic(given, 0, 0, "no manifests (*.yaml, *.yml) in this directory")
-                )
-            if root is not None:
-                inside = path.resolve()
-                outside = [f for f in files if leads_outside(f, inside, root)]
-                problems.extend(
-                    Diagnostic(
-                        _display(f),
-                        0,
-                        0,
-                        "is a link to a file outside the repository; manifests are read only "
-                        "from inside it",
-                    )
-                    for f in outside
-                )
-                files = [f for f in files if f not in outside]
-            found.extend(files)
-        elif path.is_file():
-            found.append(path)
-        elif path.exists():
-            problems.append(Diagnostic(given, 0, 0, "not a regular file or directory"))
-        else:
-            problems.append(Diagnostic(given, 0, 0, "no such file or directory"))
-    unique = list(dict.fromkeys(found))
-    return unique, problems
-
-
 class ManifestLoader:
     """Loads manifest files one at a time, so a planner can start on the first file's targets
     while the others are read; ``finish`` then gives every problem, sorted (issue 9).
@@ -211,7 +102,7 @@ class ManifestLoader:
 
     def load(self, file: Path) -> list[LoadedDocument]:
         """The valid documents of ``file``; its problems join ``diagnostics``."""
-        shown = _display(file)
+        shown = display(file)
         self.shown.append(shown)
         result = LoadResult(diagnostics=self.diagnostics)
         _load_file(file, shown, self._variables, self._templates, result)
@@ -248,13 +139,6 @@ def load_manifests(
 def _order(files: list[str]) -> Callable[[Diagnostic], tuple[int, str, int, int, str]]:
     rank = {name: i for i, name in enumerate(files)}
     return lambda d: (rank.get(d.path, -1), d.path, d.line, d.column, d.message)
-
-
-def _display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
 
 
 def _load_file(
@@ -310,7 +194,7 @@ def _load_document(
         )
         return
     if not isinstance(document.value, dict):
-        report((), f"a manifest document must be a mapping, found {_describe(document.value)}")
+        report((), f"a manifest document must be a mapping, found {describe(document.value)}")
         return
     data = _interpolate_tree(document.value, (), variables, report)
     errored: set[Path_] = set()
@@ -318,7 +202,7 @@ def _load_document(
     try:
         model = TargetCommunications.model_validate(data)
     except ValidationError as exc:
-        for error in _collapse(exc, document):
+        for error in collapse(exc, document):
             at, message, key = error
             errored.add(at)
             report(at, message, key=key)
@@ -363,51 +247,60 @@ def _entry_rules(
     report: Reporter,
     locate: Callable[[Path_], tuple[str, int, int]],
 ) -> list[str]:
-    """Per-entry rules pydantic cannot express with positions: one-of pairs, files, keys."""
-    emit = report
+    """Per-entry rules pydantic cannot express with positions: one-of pairs, files, keys.
+
+    Returns each entry's message template (a template file's content, "" when unreadable).
+    """
     templates: list[str] = []
-    seen: dict[tuple[str, int | str], int] = {}
     for i, entry in enumerate(model.communications):
         at: Path_ = ("communications", i)
         if entry.channel is not None and entry.channelId is not None:
-            emit((*at, "channelId"), "give either 'channel' or 'channelId', not both", key=True)
+            report((*at, "channelId"), "give either 'channel' or 'channelId', not both", key=True)
         elif entry.channel is None and entry.channelId is None:
-            emit(at, "missing 'channel' (a channel name) or 'channelId'")
-        if entry.messageTemplate is not None and entry.messageTemplateFile is not None:
-            emit(
-                (*at, "messageTemplateFile"),
-                "give either 'messageTemplate' or 'messageTemplateFile', not both",
-                key=True,
-            )
-            templates.append(entry.messageTemplate)
-        elif entry.messageTemplateFile is not None:
-            templates.append(
-                _read_template(
-                    entry.messageTemplateFile,
-                    file,
-                    files,
-                    (*at, "messageTemplateFile"),
-                    emit,
-                    locate,
-                )
-            )
-        elif entry.messageTemplate is None:
-            emit(at, "missing 'messageTemplate' (or 'messageTemplateFile')")
-            templates.append("")
-        else:
-            templates.append(entry.messageTemplate)
-        channel = entry.channel if entry.channel is not None else entry.channelId
-        if channel is not None:
-            key = (entry.communicationType, channel)
-            if key in seen:
-                emit(
-                    at,
-                    f"duplicate communication {entry.communicationType} on channel {channel} "
-                    f"(also entry {seen[key] + 1} of this target); one per type per channel",
-                )
-            else:
-                seen[key] = i
+            report(at, "missing 'channel' (a channel name) or 'channelId'")
+        templates.append(_template(entry, at, file, files, report, locate))
+    # The key as written: a channel named twice (or one id twice) is a duplicate whatever it
+    # resolves to; a name and an id of one channel are only found by ``resolve``.
+    channels = [e.channel if e.channel is not None else e.channelId for e in model.communications]
+    keys = [
+        (e.communicationType, channel) if channel is not None else None
+        for e, channel in zip(model.communications, channels, strict=True)
+    ]
+    for index, first in repeats(keys):
+        entry = model.communications[index]
+        channel = channels[index]
+        assert channel is not None  # repeats() skips entries with no key
+        report(
+            ("communications", index),
+            duplicate_communication(entry.communicationType, channel, first),
+        )
     return templates
+
+
+def _template(
+    entry: CommunicationSpec,
+    at: Path_,
+    file: Path,
+    files: TemplateFiles,
+    report: Reporter,
+    locate: Callable[[Path_], tuple[str, int, int]],
+) -> str:
+    """The entry's message template, with a problem reported unless exactly one of
+    ``messageTemplate`` and ``messageTemplateFile`` is given."""
+    if entry.messageTemplate is not None and entry.messageTemplateFile is not None:
+        report(
+            (*at, "messageTemplateFile"),
+            "give either 'messageTemplate' or 'messageTemplateFile', not both",
+            key=True,
+        )
+        return entry.messageTemplate
+    if entry.messageTemplateFile is not None:
+        name = entry.messageTemplateFile
+        return _read_template(name, file, files, (*at, "messageTemplateFile"), report, locate)
+    if entry.messageTemplate is None:
+        report(at, "missing 'messageTemplate' (or 'messageTemplateFile')")
+        return ""
+    return entry.messageTemplate
 
 
 def _read_template(
@@ -427,93 +320,3 @@ def _read_template(
     if not text:
         emit(at, f"messageTemplateFile '{name}' is empty")
     return text
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, int):
-        return f"integer {value}"
-    if isinstance(value, float):
-        return f"number {value}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, list):
-        return "a list"
-    return "a mapping"
-
-
-def _collapse(exc: ValidationError, document: Document) -> list[tuple[Path_, str, bool]]:
-    """Turn pydantic's errors into (path, one-line reason, point-at-key) triples."""
-    out: dict[Path_, tuple[str, bool]] = {}
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        kind = error["type"]
-        # Union members add their type name to loc ('int', 'str'); trim to a real data path.
-        at: Path_ = loc
-        while at and at not in document.values and kind not in ("missing", "extra_forbidden"):
-            at = at[:-1]
-        if kind == "missing":
-            at = loc
-        name = str(loc[-1]) if loc else "document"
-        value = error.get("input")
-        key = False
-        if kind == "missing":
-            message = f"missing required field '{name}'"
-            at = loc[:-1]
-        elif kind == "extra_forbidden":
-            message = _unknown_field(loc)
-            key = True
-        elif at in out and out[at][0].startswith(f"{name} must be"):
-            continue
-        elif kind in ("int_type", "string_type") and len(loc) > len(at):
-            field_name = str(at[-1])
-            message = f"{field_name} must be an id (integer) or an exact name (string), found {_describe(value)}"
-        elif kind == "string_type":
-            message = f"{name} must be a string, found {_describe(value)}"
-            raw = document.plain_non_strings.get(at)
-            if raw is not None:
-                message += f"; quote the value ('{raw}')"
-        elif kind in ("int_type", "int_parsing", "int_from_float"):
-            message = f"{name} must be an integer, found {_describe(value)}"
-        elif kind == "bool_type":
-            message = f"{name} must be true or false, found {_describe(value)}"
-        elif kind == "literal_error":
-            expected = error.get("ctx", {}).get("expected", "")
-            message = f"{name} must be one of {expected}, found {_describe(value)}"
-            if isinstance(value, str):
-                options = [o.strip(" '") for o in str(expected).replace(" or ", ",").split(",")]
-                close = difflib.get_close_matches(value.upper(), options, n=1)
-                if close:
-                    message += f"; did you mean '{close[0]}'?"
-        elif kind == "greater_than_equal":
-            message = f"{name} must be 0 or more, found {_describe(value)}"
-        elif kind == "string_too_short":
-            message = f"{name} must not be empty"
-        elif kind == "string_too_long":
-            message = (
-                f"{name} is too long (at most {error.get('ctx', {}).get('max_length')} characters)"
-            )
-        elif kind in ("dict_type", "model_type"):
-            message = f"{name} must be a mapping, found {_describe(value)}"
-        elif kind == "list_type":
-            message = f"{name} must be a list, found {_describe(value)}"
-        else:
-            message = f"{name}: {error['msg']}"
-        out.setdefault(at, (message, key))
-    return [(at, message, key) for at, (message, key) in out.items()]
-
-
-def _unknown_field(loc: tuple[str | int, ...]) -> str:
-    name = str(loc[-1])
-    context = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
-    known = FIELD_NAMES.get(context, ())
-    message = f"unknown field '{name}'"
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    if not close:
-        close = [k for k in known if k.lower() == name.lower()]
-    if close:
-        return f"{message}; did you mean '{close[0]}'?"
-    return f"{message}; expected one of: {', '.join(known)}"

@@ -1,4 +1,4 @@
-"""Strict YAML 1.2 reading (SPEC §3): the only importer of ruamel.yaml besides export's writer.
+"""Strict YAML 1.2 reading (SPEC §3) with ruamel.yaml's C parser (``writer`` is the writing half).
 
 Builds plain Python values plus a map of positions from the C parser's events, so that every
 later problem can be reported at ``file:line:column`` without a second, slower parse.
@@ -49,6 +49,13 @@ _YAML11_AMBIGUOUS = re.compile(
     r"(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$"
     r"|[-+]?(0b[01_]+|0[0-7_]+|[0-9][0-9_]*_[0-9_]*)$"
 )
+
+
+def yaml11_ambiguous(text: str) -> bool:
+    """Whether YAML 1.1 parsers would read the plain scalar ``text`` as a boolean or number."""
+    return bool(_YAML11_AMBIGUOUS.match(text))
+
+
 # Characters YAML forbids in a stream (besides tab, LF, CR, NEL); reported with a position.
 _BAD_CHAR_RE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"

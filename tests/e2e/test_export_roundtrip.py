@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from reconciler.api import BasicCredentials, CapillaryClient, ClientSettings
 from reconciler.config import EnvironmentConfig, Settings
-from reconciler.export.build import build_export, write_files
+from reconciler.export import build_export, write_files
 from reconciler.live import Selection, make_run_plan
 from reconciler.sandbox.seed import reset
 from reconciler.sandbox.server import IN_PROCESS_URL, in_process_transport

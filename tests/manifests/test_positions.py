@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.manifests import load_manifests
-from reconciler.manifests.load import Positions
+from reconciler.manifests.positions import Positions
 from reconciler.manifests.yamlstrict import read_documents
 
 MANIFEST = """\

@@ -1,0 +1,98 @@
+"""Writing exported manifests: every file or none, and with ``force`` an existing file updated
+in place (``merge``) only when that keeps its meaning exact. Reads no live state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.errors import ExportError
+from reconciler.export.exact import escape, plain_text
+from reconciler.export.merge import merge_into, template_file_text
+from reconciler.manifests.interpolate import interpolate
+from reconciler.manifests.yamlstrict import read_documents
+
+
+@dataclass
+class ExportedFile:
+    """One manifest export would write: where, its text, and what to warn about it."""
+
+    path: Path
+    text: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def write_files(
+    files: Sequence[ExportedFile], *, force: bool, variables: Mapping[str, str] | None = None
+) -> list[Path]:
+    """Write every file, or none: existing files are refused up front unless ``force``."""
+    existing = [f.path for f in files if f.path.exists()]
+    if existing and not force:
+        shown = ", ".join(str(p) for p in existing[:5])
+        more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+        raise ExportError(
+            f"{len(existing)} file(s) already exist ({shown}{more}); "
+            "pass --force to update them in place. Nothing was written"
+        )
+    written = []
+    for file in files:
+        file.path.parent.mkdir(parents=True, exist_ok=True)
+        text = _updated(file, variables or {}) if file.path.exists() else file.text
+        file.path.write_text(text, encoding="utf-8")
+        written.append(file.path)
+    return written
+
+
+def _updated(file: ExportedFile, variables: Mapping[str, str]) -> str:
+    """The existing file merged with the export, or the export itself when the merge would
+    not read exactly as the export (or would not be plain text): never trade exactness for
+    comments."""
+    base = file.path.parent
+    text = merge_into(file.path.read_text(encoding="utf-8"), file.text, variables, base)
+    if not plain_text(text) or not _same_content(text, file.text, variables, base):
+        return file.text
+    return text
+
+
+def _same_content(
+    merged: str, exported: str, variables: Mapping[str, str], base_dir: Path | None = None
+) -> bool:
+    """Everything but ``metadata`` (which the user may have renamed or labelled) reads the same
+    once ``${…}`` is interpolated and template files are read, as the planner will read it."""
+    try:
+        a, b = read_documents(merged), read_documents(exported)
+    except Exception:
+        return False
+    if len(a) != 1 or not isinstance(a[0].value, dict) or a[0].ambiguous:
+        return False
+    _inline_template_files(a[0].value, base_dir)
+    mine, theirs = _interpolated(a[0].value, variables), _interpolated(b[0].value, variables)
+    assert isinstance(mine, dict)
+    assert isinstance(theirs, dict)
+    return {k: v for k, v in mine.items() if k != "metadata"} == {
+        k: v for k, v in theirs.items() if k != "metadata"
+    }
+
+
+def _inline_template_files(document: dict[str, object], base_dir: Path | None) -> None:
+    """Replace each readable ``messageTemplateFile`` with the ``messageTemplate`` it stands for
+    (template files are used verbatim, with no ``${…}``: SPEC §3)."""
+    entries = document.get("communications")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and "messageTemplateFile" in entry:
+            text = template_file_text(entry["messageTemplateFile"], base_dir)
+            if text is not None:
+                del entry["messageTemplateFile"]
+                entry["messageTemplate"] = escape(text)  # verbatim once interpolated
+
+
+def _interpolated(value: object, variables: Mapping[str, str]) -> object:
+    if isinstance(value, str):
+        return interpolate(value, variables)[0]
+    if isinstance(value, dict):
+        return {k: _interpolated(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolated(v, variables) for v in value]
+    return value

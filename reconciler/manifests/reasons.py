@@ -1,0 +1,121 @@
+"""pydantic's schema errors as one-line reasons at the data path they are about (SPEC §3).
+
+Pure wording: knows the schema's field names, never the file or its positions' text.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from reconciler.manifests.schema import FIELD_NAMES
+from reconciler.manifests.yamlstrict import Document, Path_
+
+# Error kinds whose reason is ``{name} must be ..., found {found}`` and nothing more.
+_MUST_BE = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "greater_than_equal": "0 or more",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "list_type": "a list",
+}
+
+
+def describe(value: object) -> str:
+    """``value`` as a reason names what was found: ``integer 3``, ``string 'x'``, ``a list``."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def collapse(exc: ValidationError, document: Document) -> list[tuple[Path_, str, bool]]:
+    """Turn pydantic's errors into (path, one-line reason, point-at-key) triples, one per path."""
+    out: dict[Path_, tuple[str, bool]] = {}
+    for error in exc.errors(include_url=False):
+        found = _reason(error, document, out)
+        if found is not None:
+            at, message, key = found
+            out.setdefault(at, (message, key))
+    return [(at, message, key) for at, (message, key) in out.items()]
+
+
+def _reason(
+    error: ErrorDetails, document: Document, out: Mapping[Path_, tuple[str, bool]]
+) -> tuple[Path_, str, bool] | None:
+    """One error's path, reason and whether it points at the key; None when an earlier
+    reason for the same path already says what this one would."""
+    loc: Path_ = tuple(error["loc"])
+    kind = error["type"]
+    name = str(loc[-1]) if loc else "document"
+    if kind == "missing":
+        return loc[:-1], f"missing required field '{name}'", False
+    if kind == "extra_forbidden":
+        return loc, _unknown_field(loc), True
+    # Union members add their type name to loc ('int', 'str'); trim to a real data path.
+    at = loc
+    while at and at not in document.values:
+        at = at[:-1]
+    if at in out and out[at][0].startswith(f"{name} must be"):
+        return None
+    value = error.get("input")
+    if kind in ("int_type", "string_type") and len(loc) > len(at):
+        message = (
+            f"{at[-1]} must be an id (integer) or an exact name (string), found {describe(value)}"
+        )
+    elif kind == "string_type":
+        message = f"{name} must be a string, found {describe(value)}"
+        raw = document.plain_non_strings.get(at)
+        if raw is not None:
+            message += f"; quote the value ('{raw}')"
+    elif kind in _MUST_BE:
+        message = f"{name} must be {_MUST_BE[kind]}, found {describe(value)}"
+    elif kind == "literal_error":
+        message = _not_one_of(name, error, value)
+    elif kind == "string_too_short":
+        message = f"{name} must not be empty"
+    elif kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        message = f"{name} is too long (at most {limit} characters)"
+    else:
+        message = f"{name}: {error['msg']}"
+    return at, message, False
+
+
+def _not_one_of(name: str, error: ErrorDetails, value: object) -> str:
+    expected = error.get("ctx", {}).get("expected", "")
+    message = f"{name} must be one of {expected}, found {describe(value)}"
+    if isinstance(value, str):
+        options = [o.strip(" '") for o in str(expected).replace(" or ", ",").split(",")]
+        close = difflib.get_close_matches(value.upper(), options, n=1)
+        if close:
+            message += f"; did you mean '{close[0]}'?"
+    return message
+
+
+def _unknown_field(loc: Path_) -> str:
+    name = str(loc[-1])
+    context = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
+    known = FIELD_NAMES.get(context, ())
+    message = f"unknown field '{name}'"
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if not close:
+        close = [k for k in known if k.lower() == name.lower()]
+    if close:
+        return f"{message}; did you mean '{close[0]}'?"
+    return f"{message}; expected one of: {', '.join(known)}"
