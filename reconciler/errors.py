@@ -6,6 +6,7 @@
     ├── ValidationFailed            manifests have problems; carries every Diagnostic
     ├── ResolveError                a name matched nothing or more than one object
     ├── PlanError                   planning could not complete (e.g. unreadable targets)
+    │   └── PlanFileError           a saved plan is unreadable, malformed, or of another format
     ├── ApplyRefused                apply would not start; carries its exit code (1, 3 or 4)
     ├── ExportError                 export could not write what was asked
     ├── Interrupted                 SIGTERM ended a run before it completed
@@ -76,6 +77,10 @@ class ResolveError(ReconcilerError):
 
 class PlanError(ReconcilerError):
     """Planning did not complete for every selected target."""
+
+
+class PlanFileError(PlanError):
+    """A saved plan is not valid JSON, not a plan, or of a format version we do not read."""
 
 
 class ApplyRefused(ReconcilerError):
