@@ -1,20 +1,17 @@
 """SPEC §2's assumptions about the Capillary API, as named constants in one place.
 
-The README section "Assumptions about the API" mirrors this module; change both together.
+docs/api-assumptions.md mirrors this module; change both together. Assumptions that no code
+needs as a value are written here as comments, so the list stays whole.
 """
 
 from __future__ import annotations
 
 # An upsert element with "id" updates that communication; without "id" it inserts a new one.
-UPSERT_ID_FIELD = "id"
 # There is no delete: a communication is removed by writing it with active=false.
-DEACTIVATE_BY_WRITING_ACTIVE_FALSE = True
 # Unknown response fields (createdOnISO, configs, ...) are ignored, never an error.
-IGNORE_UNKNOWN_RESPONSE_FIELDS = True
-# The planner's match key is also the server's; the post-write check reports disagreement.
-MATCH_KEY_FIELDS = ("communicationType", "channelId")
+# The planner's match key (communicationType, channelId) is also the server's; the post-write
+# check reports disagreement. id, attribution, targetId and targetGroupId are the server's.
 COMPARED_FIELDS = ("sender", "subjectTemplate", "messageTemplate", "offsetDays", "active")
-SERVER_OWNED_FIELDS = ("id", "attribution", "targetId", "targetGroupId")
 COMMUNICATION_TYPES = ("START", "FINISH", "CHANGE", "REMINDER")
 # Throttling answers 429 (or 503), possibly with Retry-After in seconds or as an HTTP date.
 THROTTLE_STATUSES = frozenset({429, 503})

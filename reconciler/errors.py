@@ -5,6 +5,7 @@
     ├── ConfigError                 reconciler.yaml, environment selection, credentials
     ├── ValidationFailed            manifests have problems; carries every Diagnostic
     ├── PlanError                   planning could not complete (e.g. unreadable targets)
+    │   └── PlanFileError           a saved plan is unreadable, malformed, or of another format
     ├── ApplyRefused                apply would not start; carries its exit code (1, 3 or 4)
     ├── ExportError                 export could not write what was asked
     ├── Interrupted                 SIGTERM ended a run before it completed
@@ -85,6 +86,10 @@ class ValidationFailed(ReconcilerError):
 
 class PlanError(ReconcilerError):
     """Planning did not complete for every selected target."""
+
+
+class PlanFileError(PlanError):
+    """A saved plan is not valid JSON, not a plan, or of a format version we do not read."""
 
 
 class ApplyRefused(ReconcilerError):

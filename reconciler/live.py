@@ -18,7 +18,7 @@ from reconciler.desired import DesiredTarget
 from reconciler.errors import ApiError, AuthError, PermissionDenied, ValidationFailed
 from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.plan import Plan, TargetPlan
-from reconciler.planner import LiveRead, ReadFailure, make_plan
+from reconciler.planner import LiveRead, ReadFailure, assemble_plan, plan_target
 from reconciler.resolve import Resolver
 from reconciler.selection import parse_selectors, selected, shard_of
 
@@ -75,12 +75,7 @@ async def make_run_plan(
     post-write check needs the ids of every row the write was planned against (issue 14).
     """
     now = now or datetime.now(UTC)
-    loader = ManifestLoader(
-        list(selection.paths or settings.manifests),
-        variables=settings.env.vars,
-        root=settings.root,
-    )
-    selectors = parse_selectors(selection.selectors)
+    files = _load_selected(settings, selection)
     resolver = Resolver(client, group_filter=selection.target_group)
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
@@ -89,42 +84,20 @@ async def make_run_plan(
     async def resolve_batch(documents: list[LoadedDocument]) -> None:
         for wanted in await resolver.resolve(documents):
             ref = wanted.ref
-            if selection.shard is not None:
-                k, n = selection.shard
-                if shard_of(*ref, n) != k:
-                    continue
-            if ref not in queued:  # a second declaration is reported by resolver.check()
+            # A second declaration is reported by resolver.check(); it is planned once.
+            if _in_shard(ref, selection.shard) and ref not in queued:
                 queued.add(ref)
                 queue.put_nowait(wanted)
 
     async def worker() -> None:
         while (wanted := await queue.get()) is not None:
             read = await _read(client, wanted.ref)
-            plan = make_plan(
-                [wanted],
-                {wanted.ref: read},
-                settings.environment,
-                now,
-                channels=resolver.channel_names,
-            )
-            planned[wanted.ref] = plan.targets[0]
-            if keep_live is not None and plan.targets[0].has_changes:
+            target = plan_target(wanted, read, channels=resolver.channel_names)
+            planned[wanted.ref] = target
+            if keep_live is not None and target.has_changes:
                 assert not isinstance(read, ReadFailure)  # an unreadable target has no changes
                 keep_live[wanted.ref] = list(read)
 
-    # Every manifest is validated before the first request (issue 10: bad input sends nothing).
-    files: list[list[LoadedDocument]] = []
-    for loaded in loader:
-        files.append(
-            [
-                doc
-                for doc in loaded
-                if selected(doc.model.metadata.name, dict(doc.model.metadata.labels), selectors)
-            ]
-        )
-    problems = loader.finish()
-    if problems:
-        raise ValidationFailed(problems)
     failures = _Failures()
     workers = [failures.watch(worker()) for _ in range(max(1, parallelism))]
     batches: list[asyncio.Future[None]] = []
@@ -143,14 +116,38 @@ async def make_run_plan(
         await _cancel([*batches, *workers])
         await resolver.close()
 
-    shell = make_plan([], {}, settings.environment, now, channels=resolver.channel_names)
-    return Plan(
-        environment=shell.environment,
-        generatedAt=shell.generatedAt,
-        targets=tuple(planned[ref] for ref in sorted(planned)),
-        warnings=shell.warnings,
-        channels=shell.channels,
+    return assemble_plan(
+        planned.values(), settings.environment, now, channels=resolver.channel_names
     )
+
+
+def _load_selected(settings: Settings, selection: Selection) -> list[list[LoadedDocument]]:
+    """Every manifest file's selected documents, one list per file, once all of them passed
+    validation (issue 10: bad input sends nothing, so this runs before the first request)."""
+    loader = ManifestLoader(
+        list(selection.paths or settings.manifests),
+        variables=settings.env.vars,
+        root=settings.root,
+    )
+    selectors = parse_selectors(selection.selectors)
+    files: list[list[LoadedDocument]] = []
+    for loaded in loader:
+        files.append(
+            [
+                doc
+                for doc in loaded
+                if selected(doc.model.metadata.name, dict(doc.model.metadata.labels), selectors)
+            ]
+        )
+    problems = loader.finish()
+    if problems:
+        raise ValidationFailed(problems)
+    return files
+
+
+def _in_shard(ref: tuple[int, int], shard: tuple[int, int] | None) -> bool:
+    """Whether the target is in the run's shard ``(k, n)`` (every target is without one)."""
+    return shard is None or shard_of(*ref, shard[1]) == shard[0]
 
 
 class _Failures:

@@ -1,4 +1,4 @@
-"""The plan model (SPEC §4, §5): changes per target, canonical JSON, fingerprints, safety check.
+"""The plan model (SPEC §4, §5): changes per target, the saved plan's JSON, the safety check.
 
 Pure data and arithmetic: no I/O, no printing, no API calls. ``planner`` builds plans; ``render``
 words them; a saved plan is exactly ``Plan.to_json()`` and loads back with ``Plan.from_json``.
@@ -6,13 +6,11 @@ words them; a saved plan is exactly ``Plan.to_json()`` and loads back with ``Pla
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from operator import itemgetter
 from typing import Any, Literal, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,6 +19,8 @@ from reconciler.api.wire import Communication, CommunicationWrite
 from reconciler.assumptions import COMPARED_FIELDS
 from reconciler.desired import DesiredCommunication
 from reconciler.errors import PlanError
+from reconciler.errors import PlanFileError as PlanFileError
+from reconciler.fingerprint import fingerprint as fingerprint
 
 FORMAT_VERSION = 1
 Action = Literal["create", "update", "deactivate", "noop"]
@@ -31,25 +31,6 @@ REASON_REACTIVATION = "re-activation"
 REASON_DUPLICATE = "live duplicate"
 REASON_PRUNE = "not declared (prune)"
 REASON_INACTIVE_NOT_LIVE = "declared inactive, not live: nothing to create"
-
-# The fields a fingerprint covers: everything the API stores except attribution and any
-# field we do not know, so a new response field cannot make every saved plan stale.
-FINGERPRINT_FIELDS = (
-    "id",
-    "targetId",
-    "targetGroupId",
-    "communicationType",
-    "channelId",
-    "subjectTemplate",
-    "messageTemplate",
-    "sender",
-    "offsetDays",
-    "active",
-)
-
-
-class PlanFileError(PlanError):
-    """A saved plan is not valid JSON, not a plan, or of a format version we do not read."""
 
 
 class _Model(BaseModel):
@@ -163,11 +144,10 @@ class Change(_Model):
 
 
 def _inconsistency(change: Change) -> str | None:
-    key = change.key
+    """Why ``change`` is not one the planner could have built, or None."""
+    key = (change.key.communicationType, change.key.channelId)
     for snap in (change.before, change.after):
-        if snap is not None and (
-            snap.communicationType != key.communicationType or snap.channelId != key.channelId
-        ):
+        if snap is not None and (snap.communicationType, snap.channelId) != key:
             return "before/after belong to another key"
     if change.action == "create":
         if change.id is not None or change.before is not None or change.after is None:
@@ -176,6 +156,11 @@ def _inconsistency(change: Change) -> str | None:
     if change.action == "noop":
         same = change.before is change.after or change.before == change.after
         return "a noop changes nothing" if change.fields or not same else None
+    return _write_inconsistency(change)
+
+
+def _write_inconsistency(change: Change) -> str | None:
+    """The rules for an update or a deactivate, which rewrite a live row."""
     if change.id is None or change.before is None or change.after is None:
         return "needs an id, a before and an after"
     if not change.fields:
@@ -378,26 +363,6 @@ def _first_errors(exc: ValidationError, limit: int = 3) -> str:
     )
     more = len(errors) - limit
     return shown + (f" (and {more} more problem{'s' if more != 1 else ''})" if more > 0 else "")
-
-
-# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on
-# every call; one encoder holds no state between calls (issue 9).
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_json(value: object) -> str:
-    """Compact, sorted, UTF-8 JSON: the form fingerprints are computed over."""
-    return _CANONICAL.encode(value)
-
-
-def fingerprint(live: Sequence[Communication]) -> str:
-    """SHA-256 hex of the canonical JSON of ``live``, sorted by id, attribution excluded."""
-    rows = [{name: getattr(c, name) for name in FINGERPRINT_FIELDS} for c in live]
-    if len({row["id"] for row in rows}) == len(rows):
-        rows.sort(key=itemgetter("id"))  # ids differ: the tie-breaker is never needed (issue 9)
-    else:
-        rows.sort(key=lambda row: (row["id"], canonical_json(row)))
-    return hashlib.sha256(canonical_json(rows).encode("utf-8")).hexdigest()
 
 
 def check_safety(plan: Plan, max_deactivate_percent: float = 25) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.applier.execute import ApplyResult
+from reconciler.applier.outcomes import ApplyResult
 from reconciler.plan import Plan
 from reconciler.redact import scrub
 

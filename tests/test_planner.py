@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -18,11 +19,15 @@ from reconciler.plan import Change, TargetPlan
 from reconciler.planner import (
     LiveRead,
     ReadFailure,
-    apply_writes,
+    assemble_plan,
     changed_fields,
     make_plan,
     plan_target,
 )
+from reconciler.sandbox.envelope import timestamp
+from reconciler.sandbox.models import UpsertElement
+from reconciler.sandbox.store import Store, open_store
+from reconciler.sandbox.tables import UI_ACTOR, CommunicationSeed
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 BASE = {"sender": "S", "subjectTemplate": "", "messageTemplate": "m", "offsetDays": 0}
@@ -223,9 +228,26 @@ def test_a_key_declared_twice_is_an_error() -> None:
 
 def test_unreadable_target_gets_no_changes_at_all() -> None:
     """SPEC §4: a failed read is never "nothing there"."""
-    plan = make_plan([target(want())], {(1, 10): ReadFailure("503")}, "e", NOW)
-    (only,) = plan.targets
+    only = plan_target(target(want()), ReadFailure("503"))
     assert (only.readable, only.error, only.changes, only.fingerprint) == (False, "503", (), None)
+    assert make_plan([target(want())], {(1, 10): ReadFailure("503")}, "e", NOW).targets == (only,)
+
+
+def test_a_plan_is_assembled_once_from_its_target_plans_in_target_order() -> None:
+    """The pipeline plans each target as its read arrives, in any order, then assembles."""
+    later, earlier = (plan_target(target(want(), ref=ref), []) for ref in [(2, 1), (1, 10)])
+    moment = datetime(2026, 3, 1, 13, 30, 15, 999, tzinfo=timezone(timedelta(hours=1)))
+    plan = assemble_plan([later, earlier], "e", moment, channels={1: "SMS"}, warnings=["w"])
+    assert [t.ref for t in plan.targets] == [(1, 10), (2, 1)]
+    assert (plan.generatedAt, plan.channels, plan.warnings) == (
+        "2026-03-01T12:30:15Z",
+        {1: "SMS"},
+        ("w",),
+    )
+    assert plan == make_plan(
+        [target(want(), ref=(2, 1)), target(want())], {(2, 1): [], (1, 10): []}, "e", moment,
+        channels={1: "SMS"}, warnings=["w"],
+    )  # fmt: skip
 
 
 def test_a_target_missing_from_the_live_reads_is_unreadable() -> None:
@@ -245,19 +267,6 @@ def test_changed_fields_reports_type_changes_too() -> None:
     one = Snapshot.of(have(1))
     assert changed_fields(one, one) == ()
     assert changed_fields(one, one.model_copy(update={"offsetDays": True})) == ("offsetDays",)
-
-
-def test_apply_writes_updates_inserts_and_stamps() -> None:
-    live = [have(4)]
-    plan = plan_target(target(want(sender="T"), want("FINISH")), live)
-    after = apply_writes(live, plan.writes(), target_group_id=1, target_id=10, now=NOW)
-    assert [(c.id, c.communicationType, c.sender) for c in after] == [
-        (4, "START", "T"),
-        (5, "FINISH", "S"),
-    ]
-    assert all(c.attribution and c.attribution.lastUpdatedOn == NOW for c in after)
-    with pytest.raises(PlanError, match="does not exist"):
-        apply_writes(live, [plan.writes()[0].model_copy(update={"id": 99})])
 
 
 # --- properties -------------------------------------------------------------------------
@@ -311,14 +320,53 @@ def writes_of(plan: TargetPlan) -> list[Change]:
     return [c for c in plan.changes if c.action != "noop"]
 
 
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """One sandbox database for the module; each example starts it afresh (``seeded``)."""
+    store = open_store(tmp_path_factory.mktemp("planner") / "sandbox.db")
+    yield store
+    store.close()
+
+
+def seeded(store: Store, live: Sequence[Communication]) -> list[Communication]:
+    """``live`` stored as target 1/10 of an emptied sandbox, as a read of it shows them."""
+    store.recreate()
+    store.add_channel(1, "SMS")
+    store.add_channel(2, "EMAIL")
+    store.add_group(1, "g")
+    store.add_target(1, 10, "t")
+    store.add_communications(
+        CommunicationSeed(
+            1, 10, c.communicationType, c.channelId, c.messageTemplate, c.sender,
+            c.subjectTemplate, c.offsetDays, c.active, id=c.id, last_updated_on=_stamp(c),
+        )
+        for c in live
+    )  # fmt: skip
+    return read(store)
+
+
+def _stamp(comm: Communication) -> str | None:
+    when = comm.attribution.lastUpdatedOn if comm.attribution else None
+    return timestamp(when) if when else None  # without one, the sandbox shows the creation
+
+
+def read(store: Store) -> list[Communication]:
+    return [Communication.model_validate(row) for row in store.communications(1, 10)]
+
+
 @settings(max_examples=300, deadline=None)
-@given(desired=desired_targets(), live=live_states(), stamp=st.booleans())
+@given(desired=desired_targets(), live=live_states(), later=st.booleans())
 def test_applying_the_planned_writes_leaves_nothing_to_plan(
-    desired: DesiredTarget, live: list[Communication], stamp: bool
+    store: Store, desired: DesiredTarget, live: list[Communication], later: bool
 ) -> None:
-    """Issue 5, acceptance 3: plan, apply the writes, plan again: no changes."""
-    first = plan_target(desired, live)
-    after = apply_writes(live, first.writes(), now=NOW + timedelta(days=1) if stamp else None)
+    """Issue 5, acceptance 3: plan, write the upsert to the sandbox, read, plan again: no
+    changes. The written rows are stamped after or before the others (``later``)."""
+    before = seeded(store, live)
+    first = plan_target(desired, before)
+    if first.writes():
+        body = [UpsertElement.model_validate(w.to_body()) for w in first.writes()]
+        store.upsert(1, 10, body, UI_ACTOR, at=NOW + timedelta(days=1 if later else -90))
+    after = read(store)
     second = plan_target(desired, after)
     assert writes_of(second) == [], second.changes
     # and nothing the manifests do not explain stays active under prune

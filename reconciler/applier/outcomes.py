@@ -1,0 +1,70 @@
+"""What applying a plan came to (SPEC §6): each target's outcome as a value, with the upsert
+exchanges that led to it. Plain data: ``execute`` fills it in; ``report`` and the CLI read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from reconciler.plan import Action, TargetPlan
+
+Status = Literal["applied", "recovered", "failed", "skipped"]
+
+
+@dataclass
+class Exchange:
+    """One upsert request: what was sent and what came back (or why nothing usable did)."""
+
+    sent: list[dict[str, object]]
+    response: list[dict[str, object]] | None = None
+    error: str | None = None
+
+
+@dataclass
+class TargetOutcome:
+    target: TargetPlan
+    status: Status
+    message: str = ""
+    exchanges: list[Exchange] = field(default_factory=list)
+    # Not failures: e.g. "the API stored messageTemplate with trailing whitespace removed".
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("applied", "recovered")
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[TargetOutcome]
+    interrupted: bool = False
+    fatal_error: str | None = None  # an auth or permission failure that stopped the run
+
+    @property
+    def failed(self) -> list[TargetOutcome]:
+        return [o for o in self.outcomes if o.status in ("failed", "skipped")]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted and self.fatal_error is None
+
+    def warnings(self) -> dict[str, list[TargetOutcome]]:
+        """Each distinct outcome warning, with the targets it concerns (reported once each)."""
+        found: dict[str, list[TargetOutcome]] = {}
+        for outcome in self.outcomes:
+            for warning in outcome.warnings:
+                found.setdefault(warning, []).append(outcome)
+        return found
+
+
+_DONE: tuple[tuple[Action, str], ...] = (
+    ("create", "created"),
+    ("update", "updated"),
+    ("deactivate", "deactivated"),
+)
+
+
+def describe(target: TargetPlan) -> str:
+    """What applying ``target`` did, as counts: ``1 created, 2 updated`` (or ``no change``)."""
+    parts = [f"{target.count(action)} {word}" for action, word in _DONE if target.count(action)]
+    return ", ".join(parts) or "no change"
