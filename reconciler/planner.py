@@ -17,7 +17,6 @@ from reconciler.assumptions import COMMUNICATION_TYPES
 from reconciler.changes import changed_fields as changed_fields
 from reconciler.changes import deactivation, declared_change
 from reconciler.desired import DesiredCommunication, DesiredTarget
-from reconciler.errors import PlanError
 from reconciler.matching import group_by_key, key_of
 from reconciler.matching import pick_match as pick_match
 from reconciler.matching import unmanaged_reason as unmanaged_reason
@@ -127,10 +126,9 @@ def make_plan(
     seen: dict[tuple[int, int], DesiredTarget] = {}
     for target in desired:
         if target.ref in seen:
-            raise PlanError(
-                f"target {target.targetGroupId}/{target.targetId} is declared by both "
-                f"{seen[target.ref].name} and {target.name}"
-            )
+            # A manifest rule, worded and enforced by reading and resolving; here only a guard
+            # against a library caller who skipped them (never a user-facing message).
+            raise ValueError(f"precondition: target {target.ref} given twice to make_plan")
         seen[target.ref] = target
     planned = [
         plan_target(
@@ -144,12 +142,16 @@ def make_plan(
 def _declared(
     desired: DesiredTarget, channels: Mapping[int, str]
 ) -> dict[Key, DesiredCommunication]:
-    """The target's declared communications by key; a key declared twice is an error."""
+    """The target's declared communications by key.
+
+    One declaration per key is a manifest rule that reading and resolving enforce and word; a
+    repeat here means a library caller skipped them, and is refused rather than planned.
+    """
     declared: dict[Key, DesiredCommunication] = {}
     for wanted in desired.communications:
         key = key_of(wanted.communicationType, wanted.channelId)
         if key in declared:
-            raise PlanError(f"{desired.name}: {key.label(channels)} is declared twice")
+            raise ValueError(f"precondition: {desired.name} gives {key.label(channels)} twice")
         declared[key] = wanted
     return declared
 

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from reconciler.api.wire import Communication
 from reconciler.assumptions import COMMUNICATION_TYPES
 from reconciler.desired import DesiredCommunication, DesiredTarget, Source
-from reconciler.errors import PlanError
 from reconciler.plan import Change, TargetPlan
 from reconciler.planner import (
     LiveRead,
@@ -221,8 +220,9 @@ def test_changes_are_in_type_order_then_action_then_channel() -> None:
     assert keys == [(t, c) for t in COMMUNICATION_TYPES for c in (1, 2)]
 
 
-def test_a_key_declared_twice_is_an_error() -> None:
-    with pytest.raises(PlanError, match="declared twice"):
+def test_a_key_given_twice_is_refused_as_a_broken_precondition() -> None:
+    """The manifest rule is worded by reading/resolving; the planner only refuses to guess."""
+    with pytest.raises(ValueError, match="precondition"):
         plan_target(target(want(), want()), [])
 
 
@@ -256,8 +256,8 @@ def test_a_target_missing_from_the_live_reads_is_unreadable() -> None:
     assert not plan.has_changes
 
 
-def test_targets_declared_twice_are_an_error() -> None:
-    with pytest.raises(PlanError, match="declared by both"):
+def test_a_target_given_twice_is_refused_as_a_broken_precondition() -> None:
+    with pytest.raises(ValueError, match="precondition"):
         make_plan([target(want()), target(want("FINISH"))], {(1, 10): []}, "e", NOW)
 
 

@@ -13,7 +13,7 @@ from reconciler.cli.context import state
 from reconciler.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from reconciler.export.build import ExportedFile
+    from reconciler.export import ExportedFile
 
 
 def export(
@@ -32,7 +32,7 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Update existing files in place.")] = False,
 ) -> int:
     """Write manifests from live state; the next plan shows no change."""
-    from reconciler.export.build import build_export, write_files
+    from reconciler.export import build_export, write_files
     from reconciler.session import open_client
 
     if not all_groups and not target_group:
