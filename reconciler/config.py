@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reconciler.contract import ContractSettings
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ConfigError, ValidationFailed
 
@@ -41,6 +42,9 @@ class EnvironmentConfig(_Strict):
     readTimeout: float = Field(30, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)
     maxResponseMiB: int = Field(16, ge=1, le=1024, description="largest answer accepted, decoded")
     vars: dict[str, str] = Field(default_factory=dict)
+    contract: ContractSettings | None = Field(
+        None, description="how this org's upsert behaves, when stated instead of probed"
+    )
 
 
 class ConfigFile(_Strict):
