@@ -1,58 +1,45 @@
-"""SQLite state of the sandbox: programme, communications, OAuth tokens and the request log.
-
-Safe for concurrent requests and for several processes on one file (WAL, busy timeout, a
-connection per thread, ``BEGIN IMMEDIATE`` for writes). Rejections are ``ApiFailure`` values;
-sockets and routes belong to the app.
+"""The sandbox's state as the API sees it: programme, communications, OAuth tokens and the
+request log. Rejections are ``ApiFailure`` values; sockets and routes belong to the app,
+connections and transactions to ``database``, the upsert's rules to ``upsert``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from reconciler.errors import ConfigError
-from reconciler.sandbox.envelope import (
-    GROUP_NOT_FOUND,
-    INVALID_INPUT,
-    TARGET_NOT_FOUND,
-    ApiFailure,
-    now,
-    timestamp,
-)
+from reconciler.sandbox.database import Database
+from reconciler.sandbox.envelope import now, timestamp
 from reconciler.sandbox.models import (
     ActorJSON,
     ChannelJSON,
     CommunicationJSON,
-    ErrorJSON,
     TargetGroupJSON,
     TargetJSON,
     UpsertElement,
 )
 from reconciler.sandbox.tables import (
-    SCHEMA_VERSION,
-    TABLES,
     UI_ACTOR,
     CommunicationSeed,
     GroupSeed,
     TargetSeed,
     communication_json,
-    create_schema,
+    fetch_communication,
     group_json,
+    require_group,
+    require_target,
     target_json,
 )
+from reconciler.sandbox.upsert import write_elements
 
 _T = TypeVar("_T")
 
 DEFAULT_DB_PATH = Path(".reconciler/sandbox.db")
-BUSY_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -80,93 +67,8 @@ def open_store(path: Path | str = DEFAULT_DB_PATH) -> Store:
     return store
 
 
-class Store:
+class Store(Database):
     """The sandbox's state. Each thread gets its own connection, so any thread may call it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        # One connection per thread, kept open: opening is cheap, but closing the last
-        # connection of a WAL database checkpoints and deletes the WAL, ~1 ms per request.
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-
-    # -- connections ---------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def close(self) -> None:
-        """Close every connection this store opened (in any thread); it reopens on next use."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-            self._local = threading.local()
-        for conn in connections:
-            conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the write lock is taken up front so it never deadlocks."""
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every SELECT inside sees the same snapshot."""
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("ROLLBACK")
-
-    # -- schema --------------------------------------------------------------------------
-
-    def ensure_schema(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # WAL lets readers and one writer work at once; the mode is stored in the file.
-            self._connection().execute("PRAGMA journal_mode = WAL")
-            with self._write() as conn:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    create_schema(conn)
-                elif version != SCHEMA_VERSION:
-                    raise ConfigError(
-                        f"sandbox database {self.path} has schema version {version}, this "
-                        f"reconciler expects {SCHEMA_VERSION}; run `reconciler sandbox reset`"
-                    )
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(
-                f"{self.path} is not a usable sandbox database ({exc}); "
-                "run `reconciler sandbox reset`"
-            ) from exc
-
-    def recreate(self) -> None:
-        """Drop every table and create them empty, in one transaction (a running server sees it)."""
-        with self._write() as conn:
-            for table in TABLES:
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone():
-                conn.execute("DELETE FROM sqlite_sequence")
-            create_schema(conn)
 
     # -- programme -----------------------------------------------------------------------
 
@@ -237,12 +139,12 @@ class Store:
     def group(self, group_id: int) -> TargetGroupJSON:
         """The group, or ``ApiFailure`` 404."""
         with self._read() as conn:
-            row = _require_group(conn, group_id)
+            row = require_group(conn, group_id)
         return group_json(row)
 
     def targets(self, group_id: int) -> list[TargetJSON]:
         with self._read() as conn:
-            _require_group(conn, group_id)
+            require_group(conn, group_id)
             rows = conn.execute(
                 "SELECT * FROM targets WHERE targetGroupId = ? ORDER BY id", (group_id,)
             ).fetchall()
@@ -258,7 +160,7 @@ class Store:
         With ``lag_ms``, writes younger than that are not visible yet (read-after-write lag).
         """
         with self._read() as conn:
-            _require_target(conn, group_id, target_id)
+            require_target(conn, group_id, target_id)
             rows = conn.execute(
                 "SELECT * FROM communications WHERE targetGroupId = ? AND targetId = ? ORDER BY id",
                 (group_id, target_id),
@@ -289,51 +191,18 @@ class Store:
         Returns the stored communications in the order of ``elements``.
         """
         stamp = timestamp(at or now())
-        who = json.dumps(actor)
-        written = time.time()
         with self._write() as conn:
-            _require_target(conn, group_id, target_id)
-            _check_elements(conn, group_id, target_id, elements)
-            ids: list[int] = []
-            for element in elements:
-                values = (
-                    element.communicationType,
-                    element.channelId,
-                    element.subjectTemplate,
-                    element.messageTemplate,
-                    element.sender,
-                    element.offsetDays,
-                    element.active,
-                )
-                if element.id is None:
-                    cursor = conn.execute(
-                        "INSERT INTO communications (targetGroupId, targetId, communicationType, "
-                        "channelId, subjectTemplate, messageTemplate, sender, offsetDays, active, "
-                        "createdOn, lastUpdatedOn, createdBy, lastUpdatedBy, writtenAt, previous) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                        (group_id, target_id, *values, stamp, stamp, who, who, written),
-                    )
-                    assert cursor.lastrowid is not None
-                    ids.append(cursor.lastrowid)
-                else:
-                    old = _fetch_communication(conn, element.id)
-                    assert old is not None  # _check_elements proved it exists
-                    conn.execute(
-                        "UPDATE communications SET communicationType = ?, channelId = ?, "
-                        "subjectTemplate = ?, messageTemplate = ?, sender = ?, offsetDays = ?, "
-                        "active = ?, lastUpdatedOn = ?, lastUpdatedBy = ?, writtenAt = ?, "
-                        "previous = ? WHERE id = ?",
-                        (
-                            *values,
-                            stamp,
-                            who,
-                            written,
-                            json.dumps(communication_json(old)),
-                            element.id,
-                        ),
-                    )
-                    ids.append(element.id)
-            rows = [_fetch_communication(conn, i) for i in ids]
+            require_target(conn, group_id, target_id)
+            ids = write_elements(
+                conn,
+                group_id,
+                target_id,
+                elements,
+                who=json.dumps(actor),
+                stamp=stamp,
+                written=time.time(),
+            )
+            rows = [fetch_communication(conn, i) for i in ids]
         return [communication_json(row) for row in rows if row is not None]
 
     def put_communication(
@@ -381,7 +250,7 @@ class Store:
     ) -> CommunicationJSON:
         """Change some fields of one communication out of band, as an edit in the UI would."""
         with self._read() as conn:
-            row = _fetch_communication(conn, id)
+            row = fetch_communication(conn, id)
         if row is None:
             raise KeyError(f"communication {id} does not exist")
         old = communication_json(row)
@@ -470,69 +339,3 @@ class Store:
 
 def _pick(new: _T | None, old: _T) -> _T:
     return old if new is None else new
-
-
-def _require_group(conn: sqlite3.Connection, group_id: int) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM target_groups WHERE id = ?", (group_id,)
-    ).fetchone()
-    if row is None:
-        raise ApiFailure(404, GROUP_NOT_FOUND, f"target group {group_id} not found")
-    return row
-
-
-def _require_target(conn: sqlite3.Connection, group_id: int, target_id: int) -> sqlite3.Row:
-    _require_group(conn, group_id)
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM targets WHERE id = ? AND targetGroupId = ?", (target_id, group_id)
-    ).fetchone()
-    if row is None:
-        raise ApiFailure(
-            404, TARGET_NOT_FOUND, f"target {target_id} not found in target group {group_id}"
-        )
-    return row
-
-
-def _check_elements(
-    conn: sqlite3.Connection, group_id: int, target_id: int, elements: Sequence[UpsertElement]
-) -> None:
-    """Every problem the database reveals in an upsert body, reported together as one 400."""
-    channels = {row[0] for row in conn.execute("SELECT id FROM channels")}
-    problems: list[ErrorJSON] = []
-    seen: set[int] = set()
-    for index, element in enumerate(elements):
-        where = f"body[{index}]"
-        if element.channelId not in channels:
-            problems.append(
-                _invalid(f"{where}.channelId: channel {element.channelId} does not exist")
-            )
-        if element.id is None:
-            continue
-        if element.id in seen:
-            problems.append(_invalid(f"{where}.id: communication {element.id} appears twice"))
-        seen.add(element.id)
-        row = _fetch_communication(conn, element.id)
-        if row is None:
-            problems.append(_invalid(f"{where}.id: communication {element.id} does not exist"))
-        elif (row["targetGroupId"], row["targetId"]) != (group_id, target_id):
-            problems.append(
-                _invalid(
-                    f"{where}.id: communication {element.id} belongs to target "
-                    f"{row['targetId']} of target group {row['targetGroupId']}, "
-                    f"not to target {target_id} of target group {group_id}"
-                )
-            )
-    if problems:
-        first, *more = problems
-        raise ApiFailure(400, first["code"], first["message"], more=more)
-
-
-def _invalid(message: str) -> ErrorJSON:
-    return {"code": INVALID_INPUT, "message": message}
-
-
-def _fetch_communication(conn: sqlite3.Connection, communication_id: int) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM communications WHERE id = ?", (communication_id,)
-    ).fetchone()
-    return row

@@ -1,5 +1,5 @@
-"""The sandbox database's tables: their DDL, the records seeding writes in bulk, and how a row
-reads as the API's JSON. No transactions here; ``store`` owns those.
+"""The sandbox database's tables: their DDL, the records seeding writes in bulk, the lookups by
+id, and how a row reads as the API's JSON. No transactions here; ``store`` owns those.
 """
 
 from __future__ import annotations
@@ -9,7 +9,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.sandbox.envelope import iso_timestamp
+from reconciler.sandbox.envelope import (
+    GROUP_NOT_FOUND,
+    TARGET_NOT_FOUND,
+    ApiFailure,
+    iso_timestamp,
+)
 from reconciler.sandbox.models import (
     ActorJSON,
     CommunicationJSON,
@@ -188,3 +193,33 @@ def target_json(row: sqlite3.Row) -> TargetJSON:
         "enrolmentMethod": "TRANSACTION",
         "expression": "true",
     }
+
+
+def require_group(conn: sqlite3.Connection, group_id: int) -> sqlite3.Row:
+    """The group's row, or ``ApiFailure`` 404."""
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM target_groups WHERE id = ?", (group_id,)
+    ).fetchone()
+    if row is None:
+        raise ApiFailure(404, GROUP_NOT_FOUND, f"target group {group_id} not found")
+    return row
+
+
+def require_target(conn: sqlite3.Connection, group_id: int, target_id: int) -> sqlite3.Row:
+    """The target's row, or ``ApiFailure`` 404 naming the group or the target."""
+    require_group(conn, group_id)
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM targets WHERE id = ? AND targetGroupId = ?", (target_id, group_id)
+    ).fetchone()
+    if row is None:
+        raise ApiFailure(
+            404, TARGET_NOT_FOUND, f"target {target_id} not found in target group {group_id}"
+        )
+    return row
+
+
+def fetch_communication(conn: sqlite3.Connection, communication_id: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM communications WHERE id = ?", (communication_id,)
+    ).fetchone()
+    return row
