@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import reconciler
+
 PACKAGE = Path(__file__).resolve().parents[1] / "reconciler"
 
 # library -> the package paths (module names or package prefixes) that may import it
@@ -275,3 +277,19 @@ def test_no_two_sibling_modules_differ_only_by_a_suffix() -> None:
         parent: groups for parent, leaves in siblings.items() if (groups := shared_stems(leaves))
     }
     assert offenders == {}
+
+
+# --- module size -------------------------------------------------------------------------------
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """Past ~400 lines a module is split by responsibility, so each can be read at one sitting."""
+    package = Path(reconciler.__file__).parent
+    long = {
+        str(path.relative_to(package)): n
+        for path in sorted(package.rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
