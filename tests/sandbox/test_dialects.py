@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sandbox_helpers import BASIC, assert_error, comms, element, upsert
 
+from reconciler.cli import main
 from reconciler.errors import UsageError
 from reconciler.sandbox import IN_PROCESS_URL, SandboxServer, create_app, in_process_transport
 from reconciler.sandbox.dialects import DIALECTS
@@ -447,6 +448,25 @@ def test_each_dialect_describes_itself_in_openapi(connect: Connect, name: str) -
 
 def test_a_dialect_named_twice_counts_once(connect: Connect) -> None:
     assert set(listed(connect("hide-inactive", "hide-inactive"), 2318)) == {5111, 5113}
+
+
+def test_sandbox_serve_refuses_an_impossible_combination(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["sandbox", "serve", "--port", "0", "--db", str(tmp_path / "s.db")]
+    code = main([*argv, "--dialect", "key-match", "--dialect", "type-match"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert "key-match and type-match cannot be combined" in err
+    assert not (tmp_path / "sandbox.json").exists()
+
+
+def test_sandbox_serve_help_lists_every_dialect(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "serve", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--dialect <name>" in text
+    for name in DIALECTS:
+        assert name in text
 
 
 def test_the_in_process_sandbox_speaks_dialects_too(sandbox_db: Path) -> None:
