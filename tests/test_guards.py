@@ -1,4 +1,5 @@
-"""The suite-wide guards of tests/conftest.py: a clean environment and loopback-only sockets."""
+"""The suite-wide guards (``tests/conftest.py``, ``tests/support/guards.py``): a clean environment
+and loopback-only sockets."""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from apikit import settings
 
 from reconciler.api import (
     BasicCredentials,
@@ -33,6 +32,7 @@ from reconciler.errors import (
 )
 from reconciler.sandbox import IN_PROCESS_URL, SandboxServer, in_process_transport
 from reconciler.sandbox.auth import READONLY_PASSWORD, READONLY_USERNAME
+from tests.support.client import settings
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from reconciler.cli import main
 from reconciler.export.build import choose
 from reconciler.planner import pick_match
 from reconciler.sandbox.tables import CommunicationSeed
-from tests.e2e.conftest import PASSWORD, USERNAME, write_config
+from tests.support.cli import PASSWORD, USERNAME, write_config
 
 # Five hours behind UTC all year (POSIX rule, no time zone database needed): a naive 10:00
 # read as local time is 15:00 UTC, later than 12:00 UTC; read as UTC it is earlier.

@@ -1,9 +1,10 @@
-"""The PR comment's 60,000-character budget is shared fairly (issue 14 item 9).
+"""Markdown for pull-request comments: the 60,000-character budget, fences, inline code.
 
-A target whose diff alone is larger than its share is shown cut, at a line boundary, with a
-note; the targets after it still appear. Targets are left out (and counted) only when not even
-their heading fits. Whatever is cut, the markdown stays well-formed: every fence closed, every
-``<details>`` closed, nothing outside a fence that came from a template.
+The budget is shared fairly (issue 14 item 9): a target whose diff alone is larger than its
+share is shown cut, at a line boundary, with a note; the targets after it still appear. Targets
+are left out (and counted) only when not even their heading fits. Whatever is cut, the markdown
+stays well-formed: every fence closed, every ``<details>`` closed, nothing outside a fence that
+came from a template.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from reconciler.api.wire import Communication
 from reconciler.desired import DesiredCommunication, DesiredTarget, Source
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
-from reconciler.render.markdown import LIMIT, render_markdown
+from reconciler.render.markdown import LIMIT, code, fence, render_markdown
+from tests.support.render import assert_well_formed
 
 SMALL = "Hi {{first_name}},\n\nYou are {{remaining_value}} away from 1,000 bonus points.\n"
 
@@ -74,29 +76,9 @@ def plan_of(
     )
 
 
-_FENCE = re.compile(r"^(`{3,})(.*)$")
-
-
-def assert_well_formed(markdown: str) -> None:
-    """Every fence is closed by a fence at least as long, and ``<details>``/``<summary>`` tags
-    outside fences are balanced and properly nested."""
-    open_fence: str | None = None
-    depth = 0
-    for line in markdown.split("\n"):
-        if open_fence is not None:
-            if re.fullmatch(r"`{3,}", line) and len(line) >= len(open_fence):
-                open_fence = None
-            continue
-        match = _FENCE.match(line)
-        if match:
-            open_fence = match.group(1)
-            continue
-        for tag in re.findall(r"</?details>", line):
-            depth += 1 if tag == "<details>" else -1
-            assert depth >= 0, f"</details> without <details>: {line!r}"
-        assert line.count("<summary>") == line.count("</summary>"), line
-    assert open_fence is None, "a code fence is never closed"
-    assert depth == 0, "a <details> block is never closed"
+def many_targets(count: int) -> Plan:
+    """``count`` targets, each with one update of a small template."""
+    return plan_of([SMALL] * count, live_messages=[SMALL.replace("1,000", "500")] * count)
 
 
 def shown_targets(markdown: str) -> list[str]:
@@ -230,3 +212,60 @@ def test_any_mix_of_sizes_fits_and_stays_well_formed(sizes: list[int], limit: in
     if shown < len(sizes):  # left out only because even a heading did not fit
         assert left is not None
     assert shown >= 1
+
+
+def test_five_thousand_changed_targets_stay_under_the_limit() -> None:
+    """Issue 5, acceptance 7: under 60,000 characters, saying how many targets were left out."""
+    plan = many_targets(5000)
+    output = render_markdown(plan)
+    assert len(output) <= LIMIT
+    shown = output.count("<details><summary><code>")
+    assert 50 < shown < 5000
+    assert f"**{5000 - shown} of 5000 targets with changes left out**" in output
+    assert output.endswith(
+        "Plan: 0 to create, 5000 to update, 0 to deactivate, 0 unchanged across 5000 targets.\n"
+    )
+    assert output.count("<details>") == output.count("</details>")
+
+
+def test_whole_targets_are_left_out_never_half_of_one() -> None:
+    output = render_markdown(many_targets(40), limit=8_000)
+    assert len(output) <= 8_000
+    blocks = output.split("<details><summary><code>")[1:]
+    assert blocks
+    assert all(block.count("</details>") == 1 for block in blocks)
+    assert all(block.count("```diff\n") == 1 and "\n```\n" in block for block in blocks)
+    assert "left out" in output
+
+
+def test_nothing_is_left_out_when_it_fits() -> None:
+    output = render_markdown(many_targets(3))
+    assert "left out" not in output
+    assert output.count("<details><summary><code>") == 3
+
+
+def test_no_changes() -> None:
+    plan = make_plan([], {}, "sandbox", datetime(2026, 1, 1, tzinfo=UTC))
+    output = render_markdown(plan)
+    assert output.endswith("\nNo changes. Live state matches the manifests.\n")
+    assert "<details>" not in output
+    assert render_markdown(plan, drift=True).endswith(
+        "\nNo drift. Live state matches the manifests.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "marks"),
+    [("plain", 3), ("a ``` b", 4), ("`````", 6), ("`x` and ``y``", 3)],
+)
+def test_fences_are_longer_than_any_backtick_run(body: str, marks: int) -> None:
+    block = fence([body], "diff")
+    assert block == f"{'`' * marks}diff\n{body}\n{'`' * marks}\n"
+
+
+def test_inline_code_escapes_everything_that_could_render() -> None:
+    assert code("@team <img src=x> [a](b) *c* `d` &e;") == (
+        "<code>&#64;team &#60;img src&#61;x&#62; &#91;a&#93;&#40;b&#41; &#42;c&#42; "
+        "&#96;d&#96; &#38;e&#59;</code>"
+    )
+    assert code("plain-name, 2") == "<code>plain-name, 2</code>"

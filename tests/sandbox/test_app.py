@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_helpers import assert_error, comms, element, upsert
 
 from reconciler.sandbox import SandboxServer
+from tests.support.sandbox import assert_error, comms, element, upsert
 
 
 def ok(response: httpx.Response) -> Any:

@@ -7,7 +7,6 @@ import time
 
 import httpx
 import pytest
-from sandbox_helpers import BASIC, assert_error, comms, element, upsert
 
 from reconciler.sandbox import (
     DEMO_CLIENT_KEY,
@@ -26,6 +25,7 @@ from reconciler.sandbox.auth import (
     md5_hex,
     till,
 )
+from tests.support.sandbox import BASIC, assert_error, comms, element, upsert
 
 TOKEN_PATH = "/v3/oauth/token/generate"
 TOKEN_HEADER = "X-CAP-API-OAUTH-TOKEN"

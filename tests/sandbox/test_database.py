@@ -1,13 +1,11 @@
-"""State in SQLite: it survives restarts, is shared by processes, and is safe under concurrency;
-plus the ways to run the sandbox (issue 3, acceptance 3)."""
+"""State in SQLite: it survives restarts, is shared by processes (``sandbox serve`` in another
+one), is safe under concurrency, and is refused when it is not this schema (issue 3, acceptance
+3). ``test_server.py`` has the other ways to run the sandbox."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,18 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sandbox_helpers import BASIC, SEED_DOC_BODY, SEED_DOC_COOKIE, comms, element, upsert
 
-from reconciler.errors import ConfigError, UsageError
+from reconciler.errors import ConfigError
 from reconciler.sandbox import (
-    IN_PROCESS_URL,
     SandboxServer,
-    in_process_transport,
     open_store,
     reset,
     running_sandbox_url,
-    serve,
 )
+from tests.support.sandbox import BASIC, SEED_DOC_BODY, SEED_DOC_COOKIE, comms, element, upsert
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,45 +97,6 @@ def test_two_processes_on_one_database_see_one_world(sandbox: SandboxServer) -> 
     assert not (db.parent / "sandbox.json").exists()
 
 
-def test_discovery_ignores_dead_processes_and_other_databases(tmp_path: Path) -> None:
-    db = tmp_path / "sandbox.db"
-    discovery = tmp_path / "sandbox.json"
-    assert running_sandbox_url(db) is None
-    discovery.write_text(
-        json.dumps({"url": "http://127.0.0.1:1", "pid": os.getpid(), "db": str(db)})
-    )
-    assert running_sandbox_url(db) == "http://127.0.0.1:1"
-    assert running_sandbox_url(tmp_path / "other.db") is None
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    discovery.write_text(json.dumps({"url": "http://127.0.0.1:1", "pid": dead.pid, "db": str(db)}))
-    assert running_sandbox_url(db) is None
-    discovery.write_text("{not json")
-    assert running_sandbox_url(db) is None
-
-
-def test_an_announced_server_is_found_until_it_stops(sandbox_db: Path) -> None:
-    with SandboxServer(sandbox_db, announce=True) as server:
-        assert running_sandbox_url(sandbox_db) == server.url
-    assert running_sandbox_url(sandbox_db) is None
-
-
-def test_in_process_transport_seeds_a_missing_database(tmp_path: Path) -> None:
-    db = tmp_path / "fresh" / "sandbox.db"
-
-    async def main() -> list[dict[str, object]]:
-        transport = in_process_transport(db)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=IN_PROCESS_URL, headers=BASIC
-        ) as client:
-            response = await client.get("/v3/targetGroups/channels")
-            return list(response.json()["data"])
-
-    assert [c["name"] for c in asyncio.run(main())] == ["SMS", "EMAIL", "MOBILE PUSH"]
-    assert db.exists()
-    assert open_store(db).request_log()[0].path == "/v3/targetGroups/channels"
-
-
 def test_concurrent_writes_all_land(sandbox: SandboxServer) -> None:
     errors: list[BaseException] = []
 
@@ -206,37 +162,3 @@ def test_a_database_of_another_schema_version_is_refused(sandbox_db: Path) -> No
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(ConfigError, match="schema version 99"):
         open_store(sandbox_db)
-
-
-# Refused before anything binds: no socket is ever opened on these.
-@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com", "::"])  # noqa: S104
-def test_only_loopback_may_be_served(sandbox_db: Path, host: str) -> None:
-    with pytest.raises(UsageError, match="loopback only"):
-        serve(host, 0, sandbox_db)
-    with pytest.raises(UsageError, match="loopback only"):
-        SandboxServer(sandbox_db, host=host)
-
-
-def test_a_busy_port_is_a_usage_error(sandbox_db: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{port}"):
-            serve("127.0.0.1", port, sandbox_db)
-    assert not (sandbox_db.parent / "sandbox.json").exists()
-
-
-def test_ipv6_loopback_works(sandbox_db: Path) -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6 on this machine")
-    server = SandboxServer(sandbox_db, host="::1")
-    try:
-        server.start()
-    except OSError:
-        pytest.skip("IPv6 loopback is not configured")
-    try:
-        assert server.url.startswith("http://[::1]:")
-        assert httpx.get(f"{server.url}/v3/targetGroups", headers=BASIC).status_code == 200
-    finally:
-        server.stop()

@@ -21,16 +21,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.sandbox import SandboxServer, reset, running_sandbox_url
+from tests.support.cli import Run
 
 ROOT = Path(__file__).resolve().parents[2]
-Run = Callable[..., tuple[int, str, str]]
 OFF_MACHINE = "http://10.255.255.1:8080"  # never contacted: the guards would fail the test
 
 
@@ -97,16 +96,6 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
     return seen
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def db_of(repo: Path) -> Path:
@@ -324,3 +313,20 @@ def test_a_malformed_file_is_ignored(repo: Path, content: bytes) -> None:
 def test_a_file_for_another_database_is_ignored(repo: Path, listener: Listener) -> None:
     announce(repo, listener.url, db=str(repo / "other.db"))
     assert running_sandbox_url(db_of(repo)) is None
+
+
+def test_discovery_ignores_dead_processes_and_other_databases(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.db"
+    discovery = tmp_path / "sandbox.json"
+    assert running_sandbox_url(db) is None
+    discovery.write_text(
+        json.dumps({"url": "http://127.0.0.1:1", "pid": os.getpid(), "db": str(db)})
+    )
+    assert running_sandbox_url(db) == "http://127.0.0.1:1"
+    assert running_sandbox_url(tmp_path / "other.db") is None
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    discovery.write_text(json.dumps({"url": "http://127.0.0.1:1", "pid": dead.pid, "db": str(db)}))
+    assert running_sandbox_url(db) is None
+    discovery.write_text("{not json")
+    assert running_sandbox_url(db) is None

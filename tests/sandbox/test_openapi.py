@@ -8,7 +8,6 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.strategies import SearchStrategy
-from sandbox_helpers import BASIC
 from schemathesis import GenerationMode
 from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -19,6 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from reconciler.sandbox import SandboxServer
+from tests.support.sandbox import BASIC
 
 ROUTES = {
     ("post", "/v3/oauth/token/generate"),

@@ -11,7 +11,12 @@ from typing import Any, get_args
 
 import httpx
 import pytest
-from sandbox_helpers import (
+
+from reconciler.assumptions import COMMUNICATION_TYPES
+from reconciler.sandbox import SandboxServer, basic_header
+from reconciler.sandbox.auth import READONLY_PASSWORD, READONLY_USERNAME
+from reconciler.sandbox.models import CommunicationType
+from tests.support.sandbox import (
     BASIC,
     SEED_DOC_BODY,
     SEED_DOC_COOKIE,
@@ -20,11 +25,6 @@ from sandbox_helpers import (
     element,
     upsert,
 )
-
-from reconciler.assumptions import COMMUNICATION_TYPES
-from reconciler.sandbox import SandboxServer, basic_header
-from reconciler.sandbox.auth import READONLY_PASSWORD, READONLY_USERNAME
-from reconciler.sandbox.models import CommunicationType
 
 # Every response parameter the documentation lists, with its JSON type.
 DOCUMENTED_FIELDS: dict[str, type | tuple[type, ...]] = {

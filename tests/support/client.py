@@ -1,25 +1,18 @@
-"""Helpers for the API client tests: fake time, scripted transports and a tiny loopback server.
-
-Imported by the tests as ``apikit`` (a unique name, so it cannot clash with other test dirs).
-Nothing here connects outside 127.0.0.1; the scripted server is a real HTTP/1.1 server so the
-failure paths that need a socket (timeouts, dropped connections) are exercised for real.
+"""Driving one ``CapillaryClient`` in a test: settings with tiny backoff, a clock that moves only
+when awaited, and ``MockTransport`` answers from a script (no socket; ``servers`` has those).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-from reconciler.api import BasicCredentials, ClientSettings, OAuthCredentials
+from reconciler.api import BasicCredentials, CapillaryClient, ClientSettings, OAuthCredentials
+from reconciler.api.wire import CommunicationWrite
 
 BASE = "https://api.test"
 
@@ -81,6 +74,16 @@ COMMUNICATION = {
         "createdBy": {"id": 1, "code": "c", "name": "n", "type": "TILL"},
     },
 }
+# COMMUNICATION as an upsert element: what a test writes when the content is not the point.
+WRITE = CommunicationWrite(
+    active=True,
+    channelId=2,
+    communicationType="FINISH",
+    messageTemplate="m",
+    offsetDays=1,
+    sender="a@example.com",
+    subjectTemplate="s",
+)
 
 
 _TARGET_PATH = re.compile(r"/targetGroups/(\d+)/targets/(\d+)/")
@@ -113,96 +116,17 @@ class Recorder:
         return [r.url.path for r in self.requests]
 
 
-# --- a real loopback HTTP server answering from a script ----------------------------------
+def sequence(*responses: httpx.Response) -> Recorder:
+    """Answer with ``responses`` in order, repeating the last one."""
+    answers = list(responses)
+
+    def script(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    return Recorder(script)
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes | str | object = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds before answering (read timeouts)
-    drop: bool = False  # close the connection without answering (after reading the request)
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class ScriptedServer:
-    """``ThreadingHTTPServer`` on 127.0.0.1 whose answers come from ``script(seen) -> Reply``."""
-
-    def __init__(self, script: Callable[[Seen], Reply]) -> None:
-        self.script = script
-        self.seen: list[Seen] = []
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                seen = Seen(
-                    self.command,
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length),
-                )
-                with outer._lock:
-                    outer.seen.append(seen)
-                reply = outer.script(seen)
-                if reply.delay:
-                    time.sleep(reply.delay)
-                if reply.drop:
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                body = reply.body
-                if not isinstance(body, bytes):
-                    body = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-                self.send_response(reply.status)
-                headers = {"Content-Type": "application/json", **reply.headers}
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _handle
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass  # the client hung up on purpose (timeouts): not worth a traceback
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def paths(self) -> list[str]:
-        with self._lock:
-            return [s.path for s in self.seen]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def free_port() -> int:
-    """A loopback port with nothing listening (for connection-refused paths)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def client_for(rec: Recorder, fake: FakeTime | None = None, **overrides: object) -> CapillaryClient:
+    """A client on ``rec``'s transport, on ``fake``'s clock when given."""
+    timing = {"sleep": fake.sleep, "clock": fake.clock} if fake else {}
+    return CapillaryClient(settings(**overrides), transport=rec.transport(), **timing)  # type: ignore[arg-type]

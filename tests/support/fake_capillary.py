@@ -2,8 +2,7 @@
 
 Unlike the sandbox, its upsert is a method a test overrides to misbehave the way a real server
 might (keyed on ``communicationType`` alone, answering in another order, normalising text...).
-Basic authentication only; every credential is accepted. Imported as
-``tests.reliability.fakeapi``.
+Basic authentication only; every credential is accepted.
 """
 
 from __future__ import annotations
@@ -14,8 +13,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import deepcopy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.servers import LoopbackHTTPServer, send
 
 Row = dict[str, Any]
 
@@ -107,38 +108,20 @@ class FakeCapillary:
                 return 200, self.read(group, target)
         return 404, None
 
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        raw = request.rfile.read(int(request.headers.get("content-length") or 0))
+        body = json.loads(raw) if raw else None
+        with self.lock:
+            self.requests.append((request.command, request.path, body))
+            status, data = self.answer(request.command, request.path, body)
+        errors = None if status == 200 else [{"code": status, "message": "not found"}]
+        payload = json.dumps({"data": data, "errors": errors, "warnings": None}).encode()
+        send(request, status, payload, {"Content-Type": "application/json"})
+
     @contextmanager
     def serve(self) -> Iterator[str]:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _handle(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                body = json.loads(raw) if raw else None
-                with api.lock:
-                    api.requests.append((self.command, self.path, body))
-                    status, data = api.answer(self.command, self.path, body)
-                errors = None if status == 200 else [{"code": status, "message": "not found"}]
-                payload = json.dumps({"data": data, "errors": errors, "warnings": None}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = _handle
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
+        server = LoopbackHTTPServer(self._handle)
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
+            yield server.url
         finally:
-            server.shutdown()
-            server.server_close()
+            server.close()

@@ -3,7 +3,6 @@
 ``RawServer(respond)`` reads each request (headers and a ``Content-Length`` body) and hands the
 socket to ``respond(conn, request)``, which writes whatever bytes it likes: a status line that
 never ends, a body one byte at a time, a gzip bomb. The connection is closed afterwards.
-Imported as ``tests.reliability.hostile``.
 """
 
 from __future__ import annotations
@@ -15,19 +14,10 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from tests.support.servers import Seen
 
-@dataclass
-class RawRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float  # time.monotonic() when it was read
-
-
-Respond = Callable[[socket.socket, RawRequest], None]
+Respond = Callable[[socket.socket, Seen], None]
 
 
 class RawServer:
@@ -35,7 +25,7 @@ class RawServer:
 
     def __init__(self, respond: Respond) -> None:
         self.respond = respond
-        self.requests: list[RawRequest] = []
+        self.requests: list[Seen] = []
         self.sent_bytes = 0  # body bytes ``trickle``/``flood`` managed to write
         self.closed = threading.Event()
         self._lock = threading.Lock()
@@ -82,7 +72,7 @@ class RawServer:
         self.close()
 
 
-def _read_request(conn: socket.socket) -> RawRequest | None:
+def _read_request(conn: socket.socket) -> Seen | None:
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
@@ -102,7 +92,7 @@ def _read_request(conn: socket.socket) -> RawRequest | None:
         if not chunk:
             break
         body += chunk
-    return RawRequest(method, path, headers, body, time.monotonic())
+    return Seen(method, path, headers, time.monotonic(), body)
 
 
 def envelope_bytes(data: object) -> bytes:
@@ -144,7 +134,7 @@ def trickle(
 def trickle_status_line(server: RawServer, interval: float = 0.2) -> Respond:
     """Headers that never end: ``HTTP/1.1 200 OK\\r\\nX-Slow: aaaa…``."""
 
-    def respond(conn: socket.socket, request: RawRequest) -> None:
+    def respond(conn: socket.socket, request: Seen) -> None:
         trickle(server, conn, b"HTTP/1.1 200 OK\r\nX-Slow: ", byte=b"a", interval=interval)
 
     return respond
@@ -153,7 +143,7 @@ def trickle_status_line(server: RawServer, interval: float = 0.2) -> Respond:
 def trickle_body(server: RawServer, interval: float = 0.2, *, chunked: bool = False) -> Respond:
     """Complete headers promising a body that arrives one byte (or one chunk) at a time."""
 
-    def respond(conn: socket.socket, request: RawRequest) -> None:
+    def respond(conn: socket.socket, request: Seen) -> None:
         if chunked:
             head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             head += b"Transfer-Encoding: chunked\r\n\r\n" + b"1\r\n{\r\n"
@@ -170,7 +160,7 @@ def flood(server: RawServer, *, declare_length: int | None = None, chunk: int = 
     """A body without end, as fast as the client takes it; ``declare_length`` sends that
     ``Content-Length`` (else chunked). The bytes form a JSON array that never closes."""
 
-    def respond(conn: socket.socket, request: RawRequest) -> None:
+    def respond(conn: socket.socket, request: Seen) -> None:
         head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
         if declare_length is not None:
             head += f"Content-Length: {declare_length}\r\n\r\n".encode()

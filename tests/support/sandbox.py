@@ -1,10 +1,15 @@
-"""Helpers of the sandbox tests: paths, a valid upsert element, the error-envelope assertion."""
+"""Talking to the sandbox as a test does, and checking what it holds: request paths, a valid
+upsert element, the error-envelope assertion, the request log, and the live rows' keys.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
 import httpx
 
-from reconciler.sandbox import DEMO_PASSWORD, DEMO_USERNAME, basic_header
+from reconciler.sandbox import DEMO_PASSWORD, DEMO_USERNAME, RequestRecord, Store, basic_header
 
 BASIC = {"Authorization": basic_header(DEMO_USERNAME, DEMO_PASSWORD)}
 
@@ -26,6 +31,7 @@ SEED_DOC_COOKIE = (
 
 
 def comms(group: int = 2163, target: int = 2317) -> str:
+    """The path of a target's communications (the demo's spring-sprint-spend-500 by default)."""
     return f"/v3/targetGroups/{group}/targets/{target}/communications"
 
 
@@ -61,3 +67,63 @@ def assert_error(response: httpx.Response, status: int, code: int, *fragments: s
     text = " | ".join(e["message"] for e in document["errors"])
     for fragment in fragments:
         assert fragment in text, text
+
+
+# --- the request log ------------------------------------------------------------------------
+
+
+def writes(log: Iterable[RequestRecord]) -> list[RequestRecord]:
+    """The upserts of a request log (``sandbox.store.request_log()``)."""
+    return [r for r in log if r.is_write]
+
+
+def reads_of_communications(log: Iterable[RequestRecord]) -> list[RequestRecord]:
+    return [r for r in log if r.method == "GET" and r.path.endswith("/communications")]
+
+
+# --- live rows ------------------------------------------------------------------------------
+
+
+def active_key_counts(store: Store, group: int, target: int) -> Counter[tuple[str, int]]:
+    live = store.communications(group, target)
+    return Counter((c["communicationType"], c["channelId"]) for c in live if c["active"])
+
+
+def assert_no_duplicates(store: Store, refs: Iterable[tuple[int, int]]) -> None:
+    """No two active communications share a key in any of ``refs`` (SPEC §6)."""
+    for group, target in refs:
+        counts = active_key_counts(store, group, target)
+        doubled = {key: n for key, n in counts.items() if n > 1}
+        assert not doubled, f"duplicates in {group}/{target}: {doubled}"
+
+
+def assert_live_matches(
+    store: Store, wanted: Mapping[tuple[int, int], Sequence[Mapping[str, object]]]
+) -> None:
+    """Every declared active communication is live, once, with exactly the declared fields."""
+    for (group, target), entries in wanted.items():
+        live = [c for c in store.communications(group, target) if c["active"]]
+        for entry in entries:
+            if not entry.get("active", True):
+                continue
+            key = (entry["communicationType"], entry["channelId"])
+            matches = [c for c in live if (c["communicationType"], c["channelId"]) == key]
+            assert len(matches) == 1, f"{group}/{target} {key}: {len(matches)} active"
+            for name, value in entry.items():
+                assert matches[0][name] == value, f"{group}/{target} {key} {name}"  # type: ignore[literal-required]
+
+
+def key_counts(
+    store: Store, refs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], Counter[tuple[str, int]]]:
+    return {ref: active_key_counts(store, *ref) for ref in refs}
+
+
+def assert_no_new_duplicates(
+    store: Store, before: Mapping[tuple[int, int], Counter[tuple[str, int]]]
+) -> None:
+    """No key has more active communications than before, or than one (seeded UI duplicates
+    with ``prune: false`` are kept on purpose)."""
+    for ref, counts in before.items():
+        for key, n in active_key_counts(store, *ref).items():
+            assert n <= max(1, counts[key]), f"new duplicate in {ref}: {key} x{n}"

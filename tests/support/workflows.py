@@ -18,8 +18,8 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from reconciler.redact import SECRET_VARIABLES
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
 DOCS = ROOT / "docs" / "ci.md"  # the "Running in CI" page
 VENV_BIN = Path(sys.executable).parent
