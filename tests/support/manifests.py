@@ -71,21 +71,6 @@ def manifest(
     return "\n".join(lines) + "\n"
 
 
-def write_config(repo: Path, url: str, *, auth: str = "basic", **extra: object) -> None:
-    """reconciler.yaml whose default environment ``test`` is ``url``."""
-    lines = [
-        "defaultEnvironment: test",
-        "environments:",
-        "  test:",
-        f"    endpoint: {url}",
-        f"    auth: {auth}",
-        f"    vars: {{sender: {SENDER}}}",
-        "    rateLimit: 600000  # the test server has no limit; keep the client from pacing",
-    ]
-    lines += [f"    {key}: {value}" for key, value in extra.items()]
-    (repo / "reconciler.yaml").write_text("\n".join(lines) + "\n")
-
-
 def synthetic_manifests(
     directory: Path, targets: Mapping[int, Sequence[int]], *, version: str = "v2"
 ) -> dict[tuple[int, int], list[dict[str, object]]]:
