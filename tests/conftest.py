@@ -110,7 +110,7 @@ def sandbox_factory(sandbox_db: Path) -> Iterator[SandboxFactory]:
         server.stop()
 
 
-# --- running the CLI ------------------------------------------------------------------------
+# --- the CLI, in process, and the repository it runs in -------------------------------------
 
 
 @pytest.fixture
