@@ -62,7 +62,6 @@ class Settings:
     root: Path
     manifests: tuple[str, ...]
     config_path: Path | None = None
-    explicit: bool = False  # named by --env or RECONCILER_ENV
     sandbox_db: Path = field(default=Path(".reconciler/sandbox.db"))
 
     @property
@@ -162,6 +161,5 @@ def select(
         root=root,
         manifests=shown,
         config_path=found,
-        explicit=bool(explicit_name),
         sandbox_db=root / ".reconciler" / "sandbox.db",
     )

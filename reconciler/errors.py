@@ -2,6 +2,7 @@
 
     ReconcilerError                 anything the product expects and explains in one line
     ├── UsageError                  bad flags or arguments (exit 1, never 2)
+    │   └── OutputError             --out, --report or the step summary cannot be written
     ├── ConfigError                 reconciler.yaml, environment selection, credentials
     ├── ValidationFailed            manifests have problems; carries every Diagnostic
     ├── PlanError                   planning could not complete (e.g. unreadable targets)
@@ -66,6 +67,10 @@ class ReconcilerError(Exception):
 
 class UsageError(ReconcilerError):
     """A command was called wrongly."""
+
+
+class OutputError(UsageError):
+    """An output file cannot be written; the message names the file and says why."""
 
 
 class ConfigError(ReconcilerError):

@@ -20,13 +20,9 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from reconciler.errors import UsageError
+from reconciler.errors import OutputError as OutputError
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
-
-
-class OutputError(UsageError):
-    """An output file cannot be written; the message names the file and says why."""
 
 
 def check_writable(path: Path | str, what: str) -> None:

@@ -189,7 +189,7 @@ class TargetPlan(_Model):
     @model_validator(mode="after")
     def _unreadable_has_no_changes(self) -> TargetPlan:
         if not self.readable and self.changes:
-            raise ValueError(f"unreadable target {self.ref} cannot carry changes (SPEC §4)")
+            raise ValueError(f"unreadable target {self.ref} cannot carry changes")
         if self.readable and self.fingerprint is None:
             raise ValueError(f"target {self.ref} has no fingerprint")
         return self

@@ -69,7 +69,11 @@ def test_the_manual_has_its_pages() -> None:
         assert page in names
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+# Contributor pages are checked for links too (they may cite the specification).
+LINKED = [*PAGES, ROOT / "CONTRIBUTING.md", ROOT / "tests" / "README.md", ROOT / "CHANGELOG.md"]
+
+
+@pytest.mark.parametrize("page", LINKED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
     problems = []
     for target in links(page):
@@ -141,3 +145,47 @@ def test_the_library_page_example_runs_as_written(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip().splitlines()[-1].startswith("Plan: 4 to create, 3 to update")
+
+
+def _runtime_strings(path: Path) -> list[tuple[int, str]]:
+    """String constants of a module that are not docstrings: what can reach a user."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_no_message_the_package_can_print_cites_the_specification() -> None:
+    """Error text, help and output strings never cite the internal SPEC (it is not shipped)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {text[:60]!r}"
+        for path in sorted((ROOT / "reconciler").rglob("*.py"))
+        for line, text in _runtime_strings(path)
+        if "SPEC" in text or "§" in text
+    ]
+    assert found == []
+
+
+def test_the_sandbox_openapi_document_cites_no_specification(tmp_path: Path) -> None:
+    """Class and route docstrings become OpenAPI descriptions, so they count as user-facing."""
+    import json
+
+    from reconciler.sandbox import create_app
+
+    document = json.dumps(create_app(tmp_path / "sandbox.db").openapi())
+    assert "SPEC" not in document
+    assert "§" not in document

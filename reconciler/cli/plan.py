@@ -48,7 +48,8 @@ def plan(
     ] = False,
 ) -> int:
     """Read live state and print what apply would change."""
-    from reconciler.outputs import OutputError, check_step_summary, check_writable, not_written
+    from reconciler.errors import OutputError
+    from reconciler.outputs import check_step_summary, check_writable, not_written
 
     check_choice("--format", fmt, PLAN_FORMATS)
     chosen = selection(paths, select, target_group, shard)

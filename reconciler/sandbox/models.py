@@ -65,7 +65,7 @@ DigitsChannelId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID), BeforeValidator(_
 
 
 class UpsertElement(BaseModel):
-    """One element of an upsert body: with ``id`` it updates, without it inserts (SPEC §2)."""
+    """One element of an upsert body: with ``id`` it updates, without it inserts."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
