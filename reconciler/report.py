@@ -61,10 +61,36 @@ def build_report(
             }
             for o in outcomes
         ],
+        **({"canary": _canary(result)} if result and result.canary_target else {}),
         "unreadable": [
             {"targetGroupId": t.targetGroupId, "targetId": t.targetId, "error": _scrubbed(t.error)}
             for t in plan.unreadable
         ],
+    }
+
+
+def _canary(result: ApplyResult) -> dict[str, object]:
+    """What the canary (SPEC §9) wrote and found: the assumption that failed and the fix."""
+    from reconciler.applier.canary import FIX
+
+    target = result.canary_target
+    assert target is not None
+    found = result.canary
+    return {
+        "targetGroupId": target.targetGroupId,
+        "targetId": target.targetId,
+        "name": target.name,
+        "passed": found is None,
+        **(
+            {}
+            if found is None
+            else {
+                "verdict": found.verdict,
+                "assumption": found.assumption,
+                "detail": scrub(found.detail),
+                "fix": FIX,
+            }
+        ),
     }
 
 

@@ -106,14 +106,19 @@ class ApplyOptions:
 async def run_apply(
     settings: Settings, chosen: Selection, options: ApplyOptions, console: Console
 ) -> int:
+    from reconciler.applier.body import contract_problem
     from reconciler.applier.execute import Applier, stale_targets
     from reconciler.applier.lock import apply_lock
     from reconciler.applier.saved import load_saved
-    from reconciler.live import make_run_plan
+    from reconciler.live import make_run_plan, run_contract
     from reconciler.plan import check_safety
     from reconciler.session import open_client
 
     started = datetime.now(UTC)
+    active = run_contract(settings)
+    impossible = contract_problem(active.contract)
+    if impossible:
+        raise ApplyRefused(impossible)
     parallelism = options.parallelism or settings.env.parallelism
     planned: Plan | None = None
     result: ApplyResult | None = None
@@ -128,10 +133,15 @@ async def run_apply(
             open_client(settings, parallelism=parallelism) as client,
         ):
             if options.plan_file is not None:
-                planned = load_saved(options.plan_file, settings.environment)
+                planned = load_saved(options.plan_file, settings.environment, active.contract)
             else:
                 planned = await make_run_plan(
-                    settings, chosen, client, parallelism=parallelism, keep_live=live
+                    settings,
+                    chosen,
+                    client,
+                    parallelism=parallelism,
+                    keep_live=live,
+                    contract=active.contract,
                 )
             _show(planned, console)
             if not planned.has_changes:
@@ -149,7 +159,14 @@ async def run_apply(
                         + ". Nothing was written; plan again",
                         ExitCode.STALE,
                     )
-            applier = Applier(client, parallelism=parallelism, on_done=lambda o: _line(o, console))
+            applier = Applier(
+                client,
+                parallelism=parallelism,
+                on_done=lambda o: _line(o, console),
+                contract=active.contract,
+                # Nothing proved or stated the contract: the first target checks it (SPEC §9).
+                canary=not active.proven,
+            )
             result = await _with_signals(applier, planned, console, live)
     except ApplyRefused as exc:
         refused = exc.message
