@@ -32,7 +32,9 @@ REASON_REACTIVATION = "re-activation"
 REASON_DUPLICATE = "live duplicate"
 REASON_PRUNE = "not declared (prune)"
 REASON_INACTIVE_NOT_LIVE = "declared inactive, not live: nothing to create"
-REASON_HIDDEN_INACTIVE = "a new row: this API lists no inactive rows, so none can be re-activated"
+REASON_HIDDEN_INACTIVE = (
+    "a new row: this API lists no inactive rows, so a paused one cannot be re-activated"
+)
 
 
 class TargetPlan(_Model):

@@ -64,6 +64,7 @@ def _as_live(row: Communication) -> CommunicationWrite:
 
 
 def _echoed(write: CommunicationWrite, row: Communication | None) -> CommunicationWrite:
+    """``write`` with its live row's server fields; those it carries itself win (a repair)."""
     if row is None or not row.server_fields:
         return write
-    return write.model_copy(update={"echo": row.server_fields})
+    return write.model_copy(update={"echo": {**row.server_fields, **write.echo}})

@@ -24,7 +24,7 @@ KEPT_LEFT_OUT = "the upsert kept rows left out of the body"
 UPDATES_BY_ID = "an element with id updated that row and no other"
 INSERTS_WITHOUT_ID = "an element without id inserted one new row"
 KEEPS_SERVER_FIELDS = "an update that leaves out configs (server fields) kept them"
-TAKES_ARRAY = "the upsert accepted our body (an array of communications)"
+TAKES_ARRAY = "the upsert accepted an array of communications as its body"
 STORED_AS_SENT = "the upsert stored each element as sent, on the row its id names"
 
 
@@ -34,7 +34,7 @@ class Violation:
 
     assumption: str
     detail: str
-    lost_server_fields: dict[int, dict[str, object]] | None = None  # id -> fields before
+    lost_server_fields: dict[int, dict[str, object]] | None = None  # id -> what it lost
     proven: bool = True  # False: nothing proves it wrong, but it could not be confirmed
 
     @property
@@ -203,7 +203,7 @@ def _server_fields(
         after = now.server_fields
         for name, value in row.server_fields.items():
             if isinstance(value, list | dict) and value and after.get(name) != value:
-                lost.setdefault(id_, row.server_fields)
+                lost.setdefault(id_, {})[name] = value
                 names.add(name)
     if not lost:
         return None

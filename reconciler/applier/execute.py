@@ -162,7 +162,7 @@ class Applier:
             return self._failed(outcome, str(exc))
         known = known_keys(target, live)
         try:
-            await self._send(target, target.writes(), outcome, known, live)
+            await self.send(target, target.writes(), outcome, known, live)
         except AmbiguousWriteError as exc:
             outcome.exchanges[-1].error = exc.message
             return await self._recover(target, outcome, known)
@@ -214,7 +214,7 @@ class Applier:
             return outcome  # its message says what went wrong; the run's error line says more
         return self._failed(outcome, f"canary check: {violation.verdict}: {violation.assumption}")
 
-    async def _send(
+    async def send(
         self,
         target: TargetPlan,
         writes: Sequence[CommunicationWrite],
@@ -359,7 +359,7 @@ class Applier:
         state.rounds += 1
         state.doubles.update(w.id for w in extra if w.id is not None)
         now_known = {**known, **known_keys(target, live)}
-        stored = await self._send(target, writes, outcome, now_known, live)
+        stored = await self.send(target, writes, outcome, now_known, live)
         state.expected.update((row.id, Snapshot.of(row)) for row in stored)
         state.waits = 0  # each write's rows get the whole lag budget
         return None

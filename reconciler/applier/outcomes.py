@@ -46,10 +46,12 @@ class ApplyResult:
     fatal_error: str | None = None  # an auth or permission failure that stopped the run
     canary_target: TargetPlan | None = None  # the target the canary wrote and checked
     canary: Violation | None = None  # what the canary found wrong; it stopped the run
+    repairs: list[TargetOutcome] = field(default_factory=list)  # server fields written back
 
     @property
     def failed(self) -> list[TargetOutcome]:
-        return [o for o in self.outcomes if o.status in ("failed", "skipped")]
+        done = [*self.outcomes, *self.repairs]
+        return [o for o in done if o.status in ("failed", "skipped")]
 
     @property
     def ok(self) -> bool:

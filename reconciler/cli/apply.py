@@ -23,8 +23,10 @@ from reconciler.errors import ApplyRefused, ExitCode, UsageError
 if TYPE_CHECKING:
     from reconciler.api.wire import Communication
     from reconciler.applier.execute import Applier, ApplyResult, TargetOutcome
+    from reconciler.applier.repair import RepairRecord
     from reconciler.config import Settings
     from reconciler.console import Console
+    from reconciler.contract import Contract
     from reconciler.live import Selection
     from reconciler.plan import Plan
 
@@ -144,7 +146,8 @@ async def run_apply(
                     contract=active.contract,
                 )
             _show(planned, console)
-            if not planned.has_changes:
+            repairs = _restorable(settings, active.contract, console)
+            if not planned.has_changes and not repairs:
                 return ExitCode.FAILURE if planned.unreadable else ExitCode.OK
             problem = check_safety(planned, float(settings.env.maxDeactivatePercent))
             if problem and not options.force:
@@ -168,6 +171,7 @@ async def run_apply(
                 canary=not active.proven,
             )
             result = await _with_signals(applier, planned, console, live)
+            await _repair(applier, result, repairs, settings, console)
     except ApplyRefused as exc:
         refused = exc.message
         raise
@@ -179,6 +183,55 @@ async def run_apply(
     assert result is not None
     _finish(planned, result, console)
     return ExitCode.OK if result.ok and not planned.unreadable else ExitCode.FAILURE
+
+
+def _restorable(
+    settings: Settings, contract: Contract, console: Console
+) -> list[tuple[Path, RepairRecord]]:
+    """The records of server fields an earlier canary emptied that this run can write back:
+    all of them when the contract echoes server fields, else none (each one is named)."""
+    from reconciler.applier.repair import pending_repairs
+
+    pending = pending_repairs(settings.root, settings.environment)
+    if not contract.keepsServerFields:
+        return pending
+    for _, record in pending:
+        ids = ", ".join(str(i) for i in sorted(record.serverFields))
+        console.warn(
+            f"{record.label}: a canary run's write emptied server fields of ids {ids}; the "
+            "first apply whose contract says keepsServerFields: false writes them back "
+            "(run `reconciler probe`)"
+        )
+    return []
+
+
+async def _repair(
+    applier: Applier,
+    result: ApplyResult,
+    repairs: list[tuple[Path, RepairRecord]],
+    settings: Settings,
+    console: Console,
+) -> None:
+    """Keep what a failed canary emptied; write back what earlier ones did (SPEC §9)."""
+    from reconciler.applier.repair import record_lost_fields, restore
+
+    if result.canary is not None and result.canary_target is not None:
+        path = record_lost_fields(
+            settings.root, settings.environment, result.canary_target, result.canary
+        )
+        if path is not None:
+            console.warn(
+                f"the server fields the canary's write emptied are kept in {path}: the next "
+                "apply whose contract says keepsServerFields: false writes them back"
+            )
+    if result.fatal_error is not None or result.interrupted:
+        return
+    for path, record in repairs:
+        outcome = await restore(applier, record)
+        _line(outcome, console)
+        result.repairs.append(outcome)
+        if outcome.ok:
+            path.unlink(missing_ok=True)
 
 
 def _write_report(
