@@ -5,12 +5,13 @@ colour settings, secrets it registers with ``redact`` are forgotten after it, an
 connection outside loopback fails the test, even when the code under test swallows the error.
 
 Sandbox: ``sandbox_db`` is a freshly seeded demo database, ``sandbox`` a server on it, and
-``sandbox_factory(**settings)`` starts more servers (fault settings as ``FaultConfig`` keywords).
+``sandbox_factory(**settings)`` starts more servers (fault settings as ``FaultConfig`` keywords;
+``dialects=["replace-set", ...]`` for a sandbox that answers in those dialects).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -19,20 +20,28 @@ from typing import Any
 
 import pytest
 
-from reconciler import redact
+from reconciler import redact, session
+from reconciler.api.settings import ClientSettings
 from reconciler.sandbox import FaultConfig, SandboxServer, reset
+from tests.support import ROOT
+from tests.support.cli import FAST_RETRIES, PASSWORD, USERNAME, Run, run_in_process
+from tests.support.guards import NonLoopbackConnection, is_loopback
 
 _ENV_NAMES = frozenset({"CI", "NO_COLOR", "FORCE_COLOR"})
 _ENV_PREFIXES = ("GITHUB_", "RECONCILER_", "CAPILLARY_")
 _SERVER_SETTINGS = frozenset(
-    {"db_path", "faults", "token_ttl", "rate_limit_per_minute", "credentials", "announce"}
+    {
+        "db_path",
+        "faults",
+        "token_ttl",
+        "rate_limit_per_minute",
+        "credentials",
+        "announce",
+        "dialects",
+    }
 )
 
 SandboxFactory = Callable[..., SandboxServer]
-
-
-class NonLoopbackConnection(RuntimeError):
-    """Raised by the socket guard; deliberately not an OSError, so no retry logic absorbs it."""
 
 
 @pytest.fixture(autouse=True)
@@ -42,21 +51,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
     # Secrets a test registers with the scrubber must not mask text in later tests.
     monkeypatch.setattr(redact, "_secrets", set(redact._secrets))
-
-
-def is_loopback(address: object) -> bool:
-    if not isinstance(address, tuple):
-        return True  # AF_UNIX paths never leave the machine
-    host = str(address[0]).split("%")[0]
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # any other name would need DNS, which is the network
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
 
 
 @pytest.fixture(autouse=True)
@@ -103,7 +97,8 @@ def sandbox(sandbox_db: Path) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sandbox_factory(sandbox_db: Path) -> Iterator[SandboxFactory]:
-    """``sandbox_factory(fail_rate=0.1, seed=7, token_ttl=5, ...)`` -> a started server.
+    """``sandbox_factory(fail_rate=0.1, seed=7, token_ttl=5, dialects=["key-match"], ...)`` -> a
+    started server.
 
     Keywords of ``SandboxServer`` (``db_path`` defaults to ``sandbox_db``) are passed on; the
     rest build its ``FaultConfig``. Every server is stopped at teardown.
@@ -123,3 +118,38 @@ def sandbox_factory(sandbox_db: Path) -> Iterator[SandboxFactory]:
     yield start
     for server in reversed(started):
         server.stop()
+
+
+# --- the CLI, in process, and the repository it runs in -------------------------------------
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run the CLI in-process: ``cli(*argv) -> (exit code, stdout, stderr)``."""
+    return functools.partial(run_in_process, capsys)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty repository (the working directory) with Basic demo credentials set."""
+    path = tmp_path / "repo"
+    (path / "manifests").mkdir(parents=True)
+    monkeypatch.chdir(path)
+    monkeypatch.setenv("CAPILLARY_USERNAME", USERNAME)
+    monkeypatch.setenv("CAPILLARY_PASSWORD", PASSWORD)
+    return path
+
+
+@pytest.fixture
+def repo_root(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository itself as the working directory, where reconciler.yaml defines the demo."""
+    monkeypatch.chdir(ROOT)
+    return ROOT
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's client retries as configured, but waits milliseconds between attempts."""
+    monkeypatch.setattr(
+        session, "ClientSettings", functools.partial(ClientSettings, **FAST_RETRIES)
+    )
