@@ -218,3 +218,23 @@ def test_a_replacing_upsert_of_one_object_is_refused_before_any_request(
     assert code == 1
     assert "every request would deactivate the rest of the target" in err
     assert run.server.store.request_log() == []
+
+
+def test_an_ambiguous_deactivation_on_an_api_that_hides_inactive_rows_is_not_resent(
+    demo: DemoFactory, cli: Run
+) -> None:
+    """The re-read no longer lists the deactivated row: that is the deactivation, done."""
+    run = demo(
+        "hide-inactive",
+        contract={"inactiveRowsVisible": False},
+        faults={"write_script": {1: Fault.AMBIGUOUS_500}},
+    )
+    code, out, err = cli("apply", "--auto-approve", "--parallelism", "1")
+    assert code == 0, out + err
+    assert (
+        "✓ spring-sprint-spend-500 (2163/2317): 2 created, 1 updated, 1 deactivated; recovered"
+        in out
+    )
+    sent = writes(run.server.store.request_log())
+    assert [r.path for r in sent].count(upsert(2163, 2317)) == 1
+    assert by_id(run, 2163, 2317)[5103]["active"] == 0
