@@ -220,7 +220,8 @@ def _inserted(
 ) -> Violation | None:
     """Each create made exactly one new row, nothing else made any, and no key written
     active holds two active rows."""
-    fresh = [row for id_, row in sorted(new.items()) if id_ not in old]
+    # New rows, but for a duplicate that the write's own recovery made and then deactivated.
+    fresh = [row for id_, row in sorted(new.items()) if id_ not in old and id_ not in ids]
     creates = {(w.communicationType, w.channelId) for w in sent if w.id is None}
     for kind, channel in sorted(creates):
         made = [r for r in fresh if (r.communicationType, r.channelId) == (kind, channel)]

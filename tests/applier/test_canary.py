@@ -136,3 +136,11 @@ def test_a_failed_canary_write_names_what_it_shows(
     assert (found.assumption, found.detail, found.proven) == (assumption, message, proven)
     verdict = "assumption failed" if proven else "could not confirm"
     assert found.message("t").startswith(f"canary on t: {verdict}: {assumption} ({message})")
+
+
+def test_a_duplicate_the_recovery_made_and_deactivated_is_no_second_row() -> None:
+    """An ambiguous create was sent again after the settle delay and both landed; recovery
+    deactivated the second (its id is among the writes sent)."""
+    doubled = [*AFTER, row(5, "FINISH", messageTemplate="new", active=False)]
+    undo = sent(doubled[-1], active=False)
+    assert check(BEFORE, [UPDATE, CREATE, CREATE, undo], doubled) is None
