@@ -110,6 +110,12 @@ def _canary(result: ApplyResult) -> dict[str, object]:
                 "assumption": found.assumption,
                 "detail": scrub(found.detail),
                 "fix": FIX,
+                # What the write emptied, as it was: the record the next apply restores from.
+                **(
+                    {"lostServerFields": {str(k): v for k, v in found.lost_server_fields.items()}}
+                    if found.lost_server_fields
+                    else {}
+                ),
             }
         ),
     }

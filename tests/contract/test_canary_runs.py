@@ -81,7 +81,10 @@ def test_a_pending_repair_waits_for_a_contract_that_echoes_server_fields(
     demo: DemoFactory, cli: Run
 ) -> None:
     run = demo("drop-server-fields")
-    assert cli("apply", "--auto-approve")[0] == 1  # the canary finds the emptied configs
+    # The canary finds the emptied configs; the report keeps them as they were.
+    assert cli("apply", "--auto-approve", "--report", "r.json")[0] == 1
+    lost = json.loads((run.repo / "r.json").read_text())["canary"]["lostServerFields"]
+    assert lost["5101"]["configs"] == seeded_server_fields(2)["configs"]
     [record] = (run.repo / ".reconciler").glob("canary-test-*.json")
     assert record.name == "canary-test-2163-2317.json"
     assert sorted(json.loads(record.read_text())["serverFields"]) == ["5101", "5103"]
