@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from reconciler.addressing import types_declared_twice
 from reconciler.api.wire import Channel, Communication, Target, TargetGroup
 from reconciler.config import Settings
+from reconciler.contract import ActiveContract, Contract, active_contract
 from reconciler.desired import DesiredTarget
 from reconciler.errors import ApiError, AuthError, PermissionDenied, PlanError, ValidationFailed
 from reconciler.manifests import LoadedDocument, ManifestLoader
@@ -43,6 +45,11 @@ class Selection:
     shard: tuple[int, int] | None = None
 
 
+def run_contract(settings: Settings) -> ActiveContract:
+    """The API contract this run honours (SPEC §9): the one place a command learns it."""
+    return active_contract(settings.root, settings.environment, settings.env.contract)
+
+
 async def _read(client: Reader, ref: tuple[int, int]) -> LiveRead:
     """One target's live state; a failure is that target's alone, except authentication and
     permission failures, which stop the run (every other read would fail the same way)."""
@@ -62,6 +69,7 @@ async def make_run_plan(
     parallelism: int,
     now: datetime | None = None,
     keep_live: dict[tuple[int, int], list[Communication]] | None = None,
+    contract: Contract | None = None,
 ) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
@@ -73,9 +81,11 @@ async def make_run_plan(
 
     With ``keep_live``, the live state of each target that has changes is kept there: apply's
     post-write check needs the ids of every row the write was planned against (issue 14).
+    ``contract`` is the API's (SPEC §9); without one, ``run_contract`` decides.
     """
     now = now or datetime.now(UTC)
-    files = _load_selected(settings, selection)
+    contract = contract if contract is not None else run_contract(settings).contract
+    files = _load_selected(settings, selection, contract)
     resolver = Resolver(client, group_filter=selection.target_group)
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
@@ -92,7 +102,7 @@ async def make_run_plan(
     async def worker() -> None:
         while (wanted := await queue.get()) is not None:
             read = await _read(client, wanted.ref)
-            target = plan_target(wanted, read, channels=resolver.channel_names)
+            target = plan_target(wanted, read, channels=resolver.channel_names, contract=contract)
             planned[wanted.ref] = target
             if keep_live is not None and target.has_changes:
                 assert not isinstance(read, ReadFailure)  # an unreadable target has no changes
@@ -124,11 +134,17 @@ async def make_run_plan(
         )
 
     return assemble_plan(
-        planned.values(), settings.environment, now, channels=resolver.channel_names
+        planned.values(),
+        settings.environment,
+        now,
+        channels=resolver.channel_names,
+        contract=contract,
     )
 
 
-def _load_selected(settings: Settings, selection: Selection) -> list[list[LoadedDocument]]:
+def _load_selected(
+    settings: Settings, selection: Selection, contract: Contract
+) -> list[list[LoadedDocument]]:
     """Every manifest file's selected documents, one list per file, once all of them passed
     validation (issue 10: bad input sends nothing, so this runs before the first request)."""
     loader = ManifestLoader(
@@ -147,6 +163,8 @@ def _load_selected(settings: Settings, selection: Selection) -> list[list[Loaded
             ]
         )
     problems = loader.finish()
+    if contract.match == "type":
+        problems += types_declared_twice(doc for documents in files for doc in documents)
     if problems:
         raise ValidationFailed(problems)
     return files

@@ -8,166 +8,33 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Literal, Self, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from reconciler.api.wire import Communication, CommunicationWrite
-from reconciler.assumptions import COMPARED_FIELDS
-from reconciler.desired import DesiredCommunication
-from reconciler.errors import PlanError
+from reconciler.api.wire import CommunicationWrite
+from reconciler.contract import Contract
 from reconciler.errors import PlanFileError as PlanFileError
 from reconciler.fingerprint import fingerprint as fingerprint
+from reconciler.snapshot import Action as Action
+from reconciler.snapshot import Author as Author
+from reconciler.snapshot import Change as Change
+from reconciler.snapshot import FieldName as FieldName
+from reconciler.snapshot import Key as Key
+from reconciler.snapshot import Snapshot as Snapshot
+from reconciler.snapshot import Value as Value
+from reconciler.snapshot import _Model
 
 FORMAT_VERSION = 1
-Action = Literal["create", "update", "deactivate", "noop"]
-FieldName = Literal["sender", "subjectTemplate", "messageTemplate", "offsetDays", "active"]
-Value = str | int | bool
 
 REASON_REACTIVATION = "re-activation"
 REASON_DUPLICATE = "live duplicate"
 REASON_PRUNE = "not declared (prune)"
 REASON_INACTIVE_NOT_LIVE = "declared inactive, not live: nothing to create"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @classmethod
-    def trusted(cls, **values: Any) -> Self:
-        """An instance of values already known to be valid and consistent, without validation.
-
-        Issue 9: a plan of 10,000 unchanged targets holds 40,000 noop changes. Validation costs
-        CPU, and it gives every instance a set of its field names (728 bytes here) that outweighs
-        the values. These instances share one set per class instead: the models are frozen, so
-        nothing changes it in place (``model_copy`` copies it). ``Plan.from_json`` validates.
-        """
-        # cast: the pydantic mypy plugin types model_construct as returning _Model here.
-        return cast(Self, cls.model_construct(_all_fields(cls), **values))
-
-
-@cache
-def _all_fields(cls: type[BaseModel]) -> set[str]:
-    return set(cls.model_fields)
-
-
-class Key(_Model):
-    """A communication's match key within a target (SPEC §4)."""
-
-    communicationType: str
-    channelId: int
-
-    def label(self, channels: Mapping[int, str] | None = None) -> str:
-        """``START on EMAIL (channelId 2)``, or ``START on channelId 2`` without a channel name."""
-        name = (channels or {}).get(self.channelId)
-        if name:
-            return f"{self.communicationType} on {name} (channelId {self.channelId})"
-        return f"{self.communicationType} on channelId {self.channelId}"
-
-
-class Snapshot(_Model):
-    """A communication's writable fields at one moment (``before`` live, ``after`` written)."""
-
-    communicationType: str
-    channelId: int
-    sender: str
-    subjectTemplate: str
-    messageTemplate: str
-    offsetDays: int
-    active: bool
-
-    @property
-    def key(self) -> Key:
-        return Key(communicationType=self.communicationType, channelId=self.channelId)
-
-    @classmethod
-    def of(cls, source: Communication | DesiredCommunication) -> Snapshot:
-        values = {name: getattr(source, name) for name in _SNAPSHOT_TYPES}
-        if all(type(values[name]) is kind for name, kind in _SNAPSHOT_TYPES.items()):
-            # Validation would return these values as they are (issue 9: no CPU, shared set).
-            return cls.trusted(**values)
-        return cls(**values)
-
-    def compared(self) -> dict[str, Value]:
-        """The compared fields of SPEC §4, in the SPEC's order."""
-        return {name: getattr(self, name) for name in COMPARED_FIELDS}
-
-
-# Each field's type (str, int or bool): values of exactly that type need no validation.
-_SNAPSHOT_TYPES: dict[str, object] = {
-    name: field.annotation for name, field in Snapshot.model_fields.items()
-}
-
-
-class Author(_Model):
-    """Who last updated a live communication (from its ``attribution.lastUpdatedBy``)."""
-
-    name: str | None = None
-    code: str | None = None
-
-
-class Change(_Model):
-    """One planned action on one communication; ``id`` is the live id (none for a create)."""
-
-    action: Action
-    key: Key
-    id: int | None = None
-    before: Snapshot | None = None
-    after: Snapshot | None = None
-    fields: tuple[FieldName, ...] = ()
-    reason: str | None = None
-    source: str | None = None  # manifest position (path:line:column) of the declaration
-    lastUpdatedBy: Author | None = None
-    lastUpdatedOn: str | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Change:
-        """Reject changes that could not have come from the planner (guards saved plans)."""
-        problem = _inconsistency(self)
-        if problem:
-            raise ValueError(f"{self.action} {self.key.label()}: {problem}")
-        return self
-
-    @property
-    def is_write(self) -> bool:
-        """Whether apply sends this change (everything but a noop)."""
-        return self.action != "noop"
-
-    def write(self) -> CommunicationWrite:
-        """The upsert element for this change: creates without ``id``, others with it."""
-        if self.after is None or self.action == "noop":
-            raise PlanError(f"{self.action} {self.key.label()} has nothing to write")
-        return CommunicationWrite(id=self.id, **self.after.model_dump())
-
-
-def _inconsistency(change: Change) -> str | None:
-    """Why ``change`` is not one the planner could have built, or None."""
-    key = (change.key.communicationType, change.key.channelId)
-    for snap in (change.before, change.after):
-        if snap is not None and (snap.communicationType, snap.channelId) != key:
-            return "before/after belong to another key"
-    if change.action == "create":
-        if change.id is not None or change.before is not None or change.after is None:
-            return "a create has no id and no before, and has an after"
-        return None if change.after.active else "a create writes an active communication"
-    if change.action == "noop":
-        same = change.before is change.after or change.before == change.after
-        return "a noop changes nothing" if change.fields or not same else None
-    return _write_inconsistency(change)
-
-
-def _write_inconsistency(change: Change) -> str | None:
-    """The rules for an update or a deactivate, which rewrite a live row."""
-    if change.id is None or change.before is None or change.after is None:
-        return "needs an id, a before and an after"
-    if not change.fields:
-        return "changes no field"
-    if change.action == "deactivate" and not (change.before.active and not change.after.active):
-        return "a deactivate turns an active communication inactive"
-    return None
+REASON_HIDDEN_INACTIVE = (
+    "a new row: this API lists no inactive rows, so a paused one cannot be re-activated"
+)
 
 
 class TargetPlan(_Model):
@@ -241,6 +108,9 @@ class Plan(_Model):
     targets: tuple[TargetPlan, ...] = ()
     warnings: tuple[str, ...] = ()
     channels: dict[int, str] = Field(default_factory=dict)  # id -> name, for readable output
+    # The API contract it was planned under, when that is not the assumptions (SPEC §9);
+    # left out of the JSON when it is, so a default plan's document is as it always was.
+    contract: Contract | None = None
 
     @model_validator(mode="after")
     def _one_entry_per_target(self) -> Plan:
@@ -272,6 +142,14 @@ class Plan(_Model):
     def active_live(self) -> int:
         return sum(target.activeLive for target in self.targets if target.readable)
 
+    @property
+    def upsert_requests(self) -> int:
+        """The upsert requests apply sends (SPEC §6): one per changed target, or one per
+        changed communication when the API takes one object per request."""
+        if self.contract is not None and self.contract.body == "object":
+            return sum(1 for change in self.changes() if change.is_write)
+        return len(self.changed_targets)
+
     def changes(self) -> Iterator[Change]:
         for target in self.targets:
             yield from target.changes
@@ -284,6 +162,8 @@ class Plan(_Model):
     def to_json(self) -> str:
         """SPEC §5's document: canonical, byte-stable, with a trailing newline."""
         doc = self.model_dump(mode="json")
+        if self.contract is None:
+            del doc["contract"]
         doc["formatVersion"] = FORMAT_VERSION
         doc["summary"] = self.summary.as_dict()
         doc["warnings"] = self.all_warnings()

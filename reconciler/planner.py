@@ -12,24 +12,30 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from reconciler.addressing import Group, group_of, in_place_move, shared_groups, shared_warning
 from reconciler.api.wire import Communication
 from reconciler.assumptions import COMMUNICATION_TYPES
 from reconciler.changes import changed_fields as changed_fields
 from reconciler.changes import deactivation, declared_change
+from reconciler.contract import Contract
 from reconciler.desired import DesiredCommunication, DesiredTarget
 from reconciler.matching import group_by_key, key_of
 from reconciler.matching import pick_match as pick_match
 from reconciler.matching import unmanaged_reason as unmanaged_reason
 from reconciler.plan import (
     REASON_DUPLICATE,
+    REASON_HIDDEN_INACTIVE,
     REASON_PRUNE,
     Action,
     Change,
     Key,
     Plan,
+    Snapshot,
     TargetPlan,
     fingerprint,
 )
+
+ASSUMED = Contract()
 
 # Fixed change order within a target: by communication type (SPEC order, unknown types
 # after), then deactivations before creates so that a channel move's "-" and "+" sit together.
@@ -52,22 +58,37 @@ def plan_target(
     live: LiveRead,
     *,
     channels: Mapping[int, str] | None = None,
+    contract: Contract = ASSUMED,
 ) -> TargetPlan:
     """Plan one target: match by key, diff compared fields, prune, handle live duplicates.
 
     A failed read plans nothing at all (SPEC §4: it is never "nothing there"). ``channels``
-    maps channel ids to names; None means the channel list is not known.
+    maps channel ids to names; None means the channel list is not known. ``contract`` is how
+    the API treats an upsert (SPEC §9); its defaults are the assumptions.
     """
     if isinstance(live, ReadFailure):
         return unreadable_target(desired, live.message)
     names = channels or {}
     declared = _declared(desired, names)
     by_key, unmanaged = group_by_key(live, channels)
+    shared = shared_groups(live, contract.match)
+    moves = _moves(declared, by_key, shared, contract)
     changes: list[Change] = []
     warnings: list[str] = []
+    held: dict[Group, list[Change]] = {group: [] for group in shared}
     for key, wanted in declared.items():
         match, others = pick_match(by_key.get(key, []))
-        changes.append(declared_change(key, wanted, match, names, warnings))
+        group = group_of(key, contract.match)
+        if key in moves:
+            after = Snapshot.of(wanted)
+            changes.append(in_place_move(key, after, moves[key], names, wanted.source.render()))
+            continue
+        change = declared_change(key, wanted, match, names, warnings)
+        if group in shared:
+            # The API picks the row itself: only a change that writes nothing is planned.
+            (held[group] if change.is_write else changes).append(change)
+            continue
+        changes.append(change)
         # A declared key has exactly one active row (SPEC §4): the other active duplicates
         # are deactivated whatever ``prune`` says; prune concerns undeclared keys only.
         changes.extend(deactivation(c, REASON_DUPLICATE) for c in others)
@@ -75,8 +96,16 @@ def plan_target(
             warnings.append(_duplicate_warning(key, match, others, names))
     for comm, why in sorted(unmanaged, key=lambda pair: pair[0].id):
         warnings.append(f"not managed: {why} (id {comm.id}); left as it is")
+    moved = {row.id for row in moves.values()}
     for key in sorted(set(by_key) - set(declared), key=_key_order):
-        changes.extend(_undeclared(key, by_key[key], desired.prune, names, warnings))
+        rows = [row for row in by_key[key] if row.id not in moved]
+        undeclared = _undeclared(key, rows, desired.prune, names, warnings)
+        group = group_of(key, contract.match)
+        (held[group] if group in shared else changes).extend(undeclared)
+    for group, rows in shared.items():
+        warnings.append(shared_warning(group, rows, held[group], contract.match, names))
+    if not contract.inactiveRowsVisible:
+        changes = [_hidden_inactive(change) for change in changes]
     return TargetPlan(
         **_identity(desired),
         fingerprint=fingerprint(live),
@@ -84,6 +113,39 @@ def plan_target(
         warnings=tuple(warnings),
         changes=tuple(sorted(_label_moves(changes, names), key=_change_order)),
     )
+
+
+def _moves(
+    declared: Mapping[Key, DesiredCommunication],
+    by_key: Mapping[Key, Sequence[Communication]],
+    shared: Mapping[Group, Sequence[Communication]],
+    contract: Contract,
+) -> dict[Key, Communication]:
+    """Under ``match: type``: each active declared key with no live row whose type has exactly
+    one live row, on a channel no manifest declares: that row moves to the declared channel."""
+    if contract.match != "type":
+        return {}
+    moves: dict[Key, Communication] = {}
+    for key, wanted in declared.items():
+        if not wanted.active or by_key.get(key) or key.communicationType in shared:
+            continue
+        rows = [
+            row
+            for other, found in by_key.items()
+            if other.communicationType == key.communicationType and other not in declared
+            for row in found
+        ]
+        if len(rows) == 1:
+            moves[key] = rows[0]
+    return moves
+
+
+def _hidden_inactive(change: Change) -> Change:
+    """Under ``inactiveRowsVisible: false`` a create may be a re-activation the API cannot
+    show: the plan says why it is a new row."""
+    if change.action != "create" or change.reason is not None:
+        return change
+    return change.model_copy(update={"reason": REASON_HIDDEN_INACTIVE})
 
 
 def unreadable_target(desired: DesiredTarget, message: str) -> TargetPlan:
@@ -102,14 +164,17 @@ def assemble_plan(
     *,
     channels: Mapping[int, str] | None = None,
     warnings: Sequence[str] = (),
+    contract: Contract = ASSUMED,
 ) -> Plan:
-    """The Plan of the planned ``targets``, sorted by (group, target); one entry per target."""
+    """The Plan of the planned ``targets``, sorted by (group, target); one entry per target.
+    It names ``contract`` only when that is not the assumptions."""
     return Plan(
         environment=environment,
         generatedAt=_utc(generated_at),
         targets=tuple(sorted(targets, key=lambda target: target.ref)),
         warnings=tuple(warnings),
         channels=dict(channels or {}),
+        contract=None if contract == ASSUMED else contract,
     )
 
 
@@ -121,6 +186,7 @@ def make_plan(
     *,
     channels: Mapping[int, str] | None = None,
     warnings: Sequence[str] = (),
+    contract: Contract = ASSUMED,
 ) -> Plan:
     """Plan exactly the desired targets at once; a target missing from ``live`` is unreadable."""
     seen: dict[tuple[int, int], DesiredTarget] = {}
@@ -132,11 +198,16 @@ def make_plan(
         seen[target.ref] = target
     planned = [
         plan_target(
-            seen[ref], live.get(ref, ReadFailure("live state was not read")), channels=channels
+            seen[ref],
+            live.get(ref, ReadFailure("live state was not read")),
+            channels=channels,
+            contract=contract,
         )
         for ref in sorted(seen)
     ]
-    return assemble_plan(planned, environment, generated_at, channels=channels, warnings=warnings)
+    return assemble_plan(
+        planned, environment, generated_at, channels=channels, warnings=warnings, contract=contract
+    )
 
 
 def _declared(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.applier.outcomes import ApplyResult
+from reconciler.applier.outcomes import ApplyResult, Exchange
 from reconciler.plan import Plan
 from reconciler.redact import scrub
 
@@ -54,17 +54,70 @@ def build_report(
                 "outcome": o.status,
                 "message": scrub(o.message),
                 "warnings": list(o.warnings),
-                "requests": [
-                    {"sent": e.sent, "response": e.response, "error": _scrubbed(e.error)}
-                    for e in o.exchanges
-                ],
+                "requests": [_request(e) for e in o.exchanges],
             }
             for o in outcomes
         ],
+        **({"canary": _canary(result)} if result and result.canary_target else {}),
+        **(
+            {
+                "repairs": [
+                    {
+                        "targetGroupId": o.target.targetGroupId,
+                        "targetId": o.target.targetId,
+                        "outcome": o.status,
+                        "message": scrub(o.message),
+                        "requests": [_request(e) for e in o.exchanges],
+                    }
+                    for o in result.repairs
+                ]
+            }
+            if result and result.repairs
+            else {}
+        ),
         "unreadable": [
             {"targetGroupId": t.targetGroupId, "targetId": t.targetId, "error": _scrubbed(t.error)}
             for t in plan.unreadable
         ],
+    }
+
+
+def _request(exchange: Exchange) -> dict[str, object]:
+    return {
+        "sent": exchange.sent,
+        "response": exchange.response,
+        "error": _scrubbed(exchange.error),
+    }
+
+
+def _canary(result: ApplyResult) -> dict[str, object]:
+    """What the canary (SPEC §9) wrote and found: the assumption that failed and the fix."""
+    from reconciler.applier.canary import FIX
+
+    target = result.canary_target
+    assert target is not None
+    found = result.canary
+    return {
+        "targetGroupId": target.targetGroupId,
+        "targetId": target.targetId,
+        "name": target.name,
+        "passed": found is None,
+        **(
+            {}
+            if found is None
+            else {
+                "verdict": found.verdict,
+                "assumption": found.assumption,
+                "detail": scrub(found.detail),
+                "fix": FIX,
+                # What the write emptied, as it was: the record the next apply restores from.
+                **(
+                    {"lostServerFields": {str(k): v for k, v in found.lost_server_fields.items()}}
+                    if found.lost_server_fields
+                    else {}
+                ),
+            }
+        ),
     }
 
 

@@ -31,6 +31,7 @@ _TARGET_GROUP: TypeAdapter[TargetGroup] = TypeAdapter(TargetGroup)
 _TARGETS: TypeAdapter[list[Target]] = TypeAdapter(list[Target])
 _CHANNELS: TypeAdapter[list[Channel]] = TypeAdapter(list[Channel])
 _COMMUNICATIONS: TypeAdapter[list[Communication]] = TypeAdapter(list[Communication])
+_COMMUNICATION: TypeAdapter[Communication] = TypeAdapter(Communication)
 
 
 class CapillaryClient:
@@ -132,6 +133,16 @@ class CapillaryClient:
         body = json.dumps([w.to_body() for w in writes], separators=(",", ":")).encode()
         data = await self._calls.call("POST", path, body=body)
         return self._calls.parse(_COMMUNICATIONS, data, "POST", path, write=True)
+
+    async def upsert_communication(
+        self, group_id: int, target_id: int, write: CommunicationWrite
+    ) -> Communication:
+        """Send one communication as a single JSON object, for an API whose upsert takes no
+        array (SPEC §9, contract ``body: object``); the same rules as ``upsert_communications``."""
+        path = f"{_communications_path(group_id, target_id)}/upsert"
+        body = json.dumps(write.to_body(), separators=(",", ":")).encode()
+        data = await self._calls.call("POST", path, body=body)
+        return self._calls.parse(_COMMUNICATION, data, "POST", path, write=True)
 
     async def _read(self, adapter: TypeAdapter[M], path: str, *, listing: bool = False) -> M:
         data = await self._calls.call("GET", path)

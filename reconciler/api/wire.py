@@ -202,7 +202,14 @@ class Attribution(WireModel):
 
 
 class Communication(WireModel):
-    """A communication as the API stores it."""
+    """A communication as the API stores it.
+
+    Fields we do not know (``configs``, ``supportedCommChannels``, ...) are never validated,
+    compared or fingerprinted, but kept (``server_fields``): under a contract whose server
+    does not keep them, an update has to send them back (SPEC §9).
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
 
     id: WholeNumber
     targetId: WholeNumber | None = None
@@ -216,9 +223,17 @@ class Communication(WireModel):
     active: bool = True
     attribution: Annotated[Attribution | None, BeforeValidator(_object_or_none)] = None
 
+    @property
+    def server_fields(self) -> dict[str, Any]:
+        """The fields of the answer that this model does not know, as they came."""
+        return dict(self.__pydantic_extra__ or {})
+
 
 class CommunicationWrite(BaseModel):
-    """One element of an upsert body: with ``id`` it updates, without it inserts."""
+    """One element of an upsert body: with ``id`` it updates, without it inserts.
+
+    ``echo``: a live row's server fields sent back with it (never one of the fields above).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -230,10 +245,14 @@ class CommunicationWrite(BaseModel):
     offsetDays: int
     sender: str
     subjectTemplate: str
+    echo: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
 
     def to_body(self) -> dict[str, Any]:
         """The JSON object sent to the API; ``id`` only when it updates."""
-        return self.model_dump(exclude_none=True)
+        body = self.model_dump(exclude_none=True)
+        if self.echo:
+            body = {**{k: v for k, v in self.echo.items() if k not in _WRITE_FIELDS}, **body}
+        return body
 
 
 class Target(WireModel):
@@ -256,3 +275,6 @@ class TargetGroup(WireModel):
 class Channel(WireModel):
     id: WholeNumber
     name: str
+
+
+_WRITE_FIELDS = frozenset(CommunicationWrite.model_fields)

@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler.api.wire import Communication, CommunicationWrite
+from reconciler.applier import canary
+from reconciler.applier.body import needs_live, request_bodies
+from reconciler.applier.canary import Violation
 from reconciler.applier.outcomes import ApplyResult as ApplyResult
-from reconciler.applier.outcomes import Exchange, describe
+from reconciler.applier.outcomes import Exchange, describe, recovered
 from reconciler.applier.outcomes import TargetOutcome as TargetOutcome
 from reconciler.applier.recovery import duplicate_deactivations, not_shown, remaining_writes
+from reconciler.applier.saved import stale_targets as stale_targets
 from reconciler.applier.verify import (
     AnswerCheck,
     KnownKeys,
@@ -26,6 +30,7 @@ from reconciler.applier.verify import (
     judge,
     known_keys,
 )
+from reconciler.contract import Contract
 from reconciler.errors import (
     AmbiguousWriteError,
     ApiError,
@@ -35,6 +40,7 @@ from reconciler.errors import (
 )
 from reconciler.plan import Plan, Snapshot, TargetPlan, fingerprint
 
+ASSUMED = Contract()
 # After an ambiguous write, a create that the re-read does not show is re-checked after this
 # delay before it is sent again, so read-after-write lag cannot produce a duplicate.
 SETTLE_SECONDS = 2.5
@@ -50,6 +56,10 @@ class Writer(Protocol):
     async def upsert_communications(
         self, group_id: int, target_id: int, writes: Sequence[CommunicationWrite]
     ) -> list[Communication]: ...
+
+    async def upsert_communication(
+        self, group_id: int, target_id: int, write: CommunicationWrite
+    ) -> Communication: ...
 
 
 class _Inconsistent(Exception):
@@ -67,7 +77,8 @@ class _Recovery:
 
 
 class Applier:
-    """Applies the changed targets of a plan with bounded concurrency."""
+    """Applies the changed targets of a plan with bounded concurrency, under the API's contract
+    (SPEC §9); with ``canary``, the first target is written and checked alone first."""
 
     def __init__(
         self,
@@ -76,14 +87,22 @@ class Applier:
         parallelism: int = 8,
         settle_seconds: float = SETTLE_SECONDS,
         on_done: Callable[[TargetOutcome], None] | None = None,
+        contract: Contract = ASSUMED,
+        canary: bool = False,
     ) -> None:
         self.client = client
         self.parallelism = parallelism
         self.settle_seconds = settle_seconds
         self.on_done = on_done
+        self.contract = contract
+        self.canary = canary
         self.stop = asyncio.Event()
         self.fatal: ReconcilerError | None = None
+        self.halted: Violation | None = None  # what the canary found; nothing else starts
         self._channels: Mapping[int, str] = {}
+        self._live: dict[tuple[int, int], Sequence[Communication]] = {}
+        self._sent: dict[tuple[int, int], list[CommunicationWrite]] = {}
+        self._refused: set[tuple[int, int]] = set()  # targets whose write got a 4xx
 
     async def apply(
         self,
@@ -95,28 +114,55 @@ class Applier:
         gate = asyncio.Semaphore(self.parallelism)
         targets = plan.changed_targets
         self._channels = plan.channels
-        live = live or {}
+        self._live = dict(live or {})
 
-        async def run(target: TargetPlan) -> TargetOutcome:
+        async def run(target: TargetPlan, canary: bool = False) -> TargetOutcome:
             async with gate:
-                if self.stop.is_set() or self.fatal is not None:
-                    why = "interrupted" if self.stop.is_set() else f"run stopped: {self.fatal}"
-                    outcome = TargetOutcome(target, "skipped", f"not started ({why})")
+                if self.stop.is_set() or self.fatal is not None or self.halted is not None:
+                    outcome = TargetOutcome(target, "skipped", f"not started ({self._why()})")
                 else:
-                    known = known_keys(target, live.get(target.ref))
-                    outcome = await self._apply_target(target, known)
+                    outcome = await self._apply_target(target)
+                    if canary:
+                        outcome = await self._check_canary(target, outcome)
             if self.on_done:
                 self.on_done(outcome)
             return outcome
 
-        outcomes = await asyncio.gather(*(run(t) for t in targets))
-        return ApplyResult(list(outcomes), interrupted=self.stop.is_set())
+        outcomes: list[TargetOutcome] = []
+        if self.canary and targets:
+            # Written alone and checked before any other target starts (SPEC §9).
+            outcomes.append(await run(targets[0], canary=True))
+            targets = targets[1:]
+        outcomes += await asyncio.gather(*(run(t) for t in targets))
+        result = ApplyResult(outcomes, interrupted=self.stop.is_set())
+        if self.canary and outcomes:
+            result.canary_target = outcomes[0].target
+        if self.halted is not None and outcomes:
+            result.canary = self.halted
+            result.fatal_error = self.halted.message(outcomes[0].target.label)
+        return result
 
-    async def _apply_target(self, target: TargetPlan, known: KnownKeys) -> TargetOutcome:
+    def _why(self) -> str:
+        if self.stop.is_set():
+            return "interrupted"
+        if self.halted is not None:
+            return "the canary check failed"
+        return f"run stopped: {self.fatal}"
+
+    async def _apply_target(self, target: TargetPlan) -> TargetOutcome:
         outcome = TargetOutcome(target, "applied")
-        writes = target.writes()
         try:
-            await self._send(target, writes, outcome, known)
+            live = await self._before(target)
+        except (AuthError, PermissionDenied) as exc:
+            self.fatal = exc
+            return self._failed(outcome, exc.message)
+        except ApiError as exc:
+            return self._failed(outcome, f"could not be read before writing: {exc.message}")
+        except _Inconsistent as exc:
+            return self._failed(outcome, str(exc))
+        known = known_keys(target, live)
+        try:
+            await self.send(target, target.writes(), outcome, known, live)
         except AmbiguousWriteError as exc:
             outcome.exchanges[-1].error = exc.message
             return await self._recover(target, outcome, known)
@@ -124,13 +170,68 @@ class Applier:
             self.fatal = exc
             return self._failed(outcome, exc.message)
         except ApiError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                self._refused.add(target.ref)
             return self._failed(outcome, exc.message)
         except _Inconsistent as exc:
             return self._failed(outcome, str(exc))
         outcome.message = describe(target)
         return outcome
 
-    async def _send(
+    async def _before(self, target: TargetPlan) -> Sequence[Communication] | None:
+        """The live rows the target's writes start from: the read it was planned (or found
+        fresh) against; read now when the body or the canary needs them and none was kept."""
+        live = self._live.get(target.ref)
+        if live is None and (self.canary or needs_live(self.contract)):
+            live = await self.client.get_communications(*target.ref)
+            if fingerprint(live) != target.fingerprint:
+                raise _Inconsistent(
+                    "live state changed since it was planned; nothing was written to it: plan again"
+                )
+            self._live[target.ref] = live
+        return live
+
+    async def _check_canary(self, target: TargetPlan, outcome: TargetOutcome) -> TargetOutcome:
+        """Re-read the canary target and check what SPEC §2 assumes (``canary.check``)."""
+        if self.fatal is not None or self.stop.is_set():
+            return outcome  # the run stops anyway, for its own reason
+        violation: Violation | None
+        if outcome.ok:
+            before, sent = self._live.get(target.ref, ()), self._sent.get(target.ref, [])
+            try:
+                violation = await canary.reread(
+                    self.client, target.ref, before, sent, self._channels, self.settle_seconds
+                )
+            except (AuthError, PermissionDenied) as exc:
+                self.fatal = exc
+                return self._failed(outcome, f"canary re-read: {exc.message}")
+        else:
+            violation = canary.from_failure(outcome.message, refused=target.ref in self._refused)
+        if violation is None:
+            return outcome
+        self.halted = violation
+        if not outcome.ok:
+            return outcome  # its message says what went wrong; the run's error line says more
+        return self._failed(outcome, f"canary check: {violation.verdict}: {violation.assumption}")
+
+    async def send(
+        self,
+        target: TargetPlan,
+        writes: Sequence[CommunicationWrite],
+        outcome: TargetOutcome,
+        known: KnownKeys,
+        live: Sequence[Communication] | None,
+    ) -> list[Communication]:
+        """Send ``writes`` in the requests the contract needs (``body.request_bodies``: one,
+        or one per communication); returns every element's row as stored."""
+        stored: list[Communication] = []
+        for elements in request_bodies(writes, self.contract, live or ()):
+            rows = await self._request(target, elements, outcome, known)
+            known = {**known, **{r.id: (r.communicationType, r.channelId) for r in rows}}
+            stored += rows
+        return stored
+
+    async def _request(
         self,
         target: TargetPlan,
         writes: Sequence[CommunicationWrite],
@@ -145,9 +246,14 @@ class Applier:
         """
         exchange = Exchange(sent=[w.to_body() for w in writes])
         outcome.exchanges.append(exchange)
+        self._sent.setdefault(target.ref, []).extend(writes)
         known = {**known, **{w.id: (w.communicationType, w.channelId) for w in writes if w.id}}
         try:
-            answer = await self.client.upsert_communications(*target.ref, writes)
+            if self.contract.body == "object":
+                (write,) = writes
+                answer = [await self.client.upsert_communication(*target.ref, write)]
+            else:
+                answer = await self.client.upsert_communications(*target.ref, writes)
         except ApiError as exc:
             exchange.error = exc.message
             raise
@@ -243,7 +349,7 @@ class Applier:
             return None
         live, writes, extra = await self._still_to_write(target, live)
         if not writes:
-            return self._recovered(target, outcome, live, state.doubles)
+            return recovered(outcome, live, state.doubles)
         if state.rounds >= MAX_RECOVERY_ROUNDS:
             return self._failed(
                 outcome,
@@ -253,7 +359,7 @@ class Applier:
         state.rounds += 1
         state.doubles.update(w.id for w in extra if w.id is not None)
         now_known = {**known, **known_keys(target, live)}
-        stored = await self._send(target, writes, outcome, now_known)
+        stored = await self.send(target, writes, outcome, now_known, live)
         state.expected.update((row.id, Snapshot.of(row)) for row in stored)
         state.waits = 0  # each write's rows get the whole lag budget
         return None
@@ -271,55 +377,13 @@ class Applier:
             writes, creates = remaining_writes(target, live)
             writes += [c.write() for c in creates]
         sending = {w.id for w in writes if w.id is not None}
-        extra = [w for w in duplicate_deactivations(target, live) if w.id not in sending]
+        # On an API that finds rows by key or type, an id cannot single out a duplicate.
+        doubles = duplicate_deactivations(target, live) if self.contract.match == "id" else []
+        extra = [w for w in doubles if w.id not in sending]
         return live, writes + extra, extra
-
-    @staticmethod
-    def _recovered(
-        target: TargetPlan,
-        outcome: TargetOutcome,
-        live: Sequence[Communication],
-        doubles: set[int],
-    ) -> TargetOutcome:
-        removed = sorted(c.id for c in live if c.id in doubles and not c.active)
-        outcome.status = "recovered"
-        outcome.message = f"{describe(target)}; recovered after ambiguous write"
-        if len(removed) == 1:
-            outcome.message += f", removed a duplicate (id {removed[0]})"
-        elif removed:
-            ids = ", ".join(map(str, removed))
-            outcome.message += f", removed {len(removed)} duplicates (ids {ids})"
-        return outcome
 
     @staticmethod
     def _failed(outcome: TargetOutcome, message: str) -> TargetOutcome:
         outcome.status = "failed"
         outcome.message = message
         return outcome
-
-
-async def stale_targets(
-    plan: Plan,
-    client: Writer,
-    parallelism: int,
-    keep_live: dict[tuple[int, int], list[Communication]] | None = None,
-) -> list[str]:
-    """Targets whose live state no longer has the plan's fingerprint (SPEC §6 saved plans).
-
-    With ``keep_live``, each re-read is kept there (the state the write then starts from)."""
-    gate = asyncio.Semaphore(parallelism)
-
-    async def check(target: TargetPlan) -> str | None:
-        async with gate:
-            try:
-                live = await client.get_communications(*target.ref)
-            except (AuthError, PermissionDenied):
-                raise
-            except ApiError as exc:
-                return f"{target.label} (could not be re-read: {exc.message})"
-        if keep_live is not None:
-            keep_live[target.ref] = live
-        return None if fingerprint(live) == target.fingerprint else target.label
-
-    results = await asyncio.gather(*(check(t) for t in plan.changed_targets))
-    return [r for r in results if r is not None]

@@ -3,10 +3,15 @@ exchanges that led to it. Plain data: ``execute`` fills it in; ``report`` and th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from reconciler.plan import Action, TargetPlan
+
+if TYPE_CHECKING:
+    from reconciler.api.wire import Communication
+    from reconciler.applier.canary import Violation
 
 Status = Literal["applied", "recovered", "failed", "skipped"]
 
@@ -39,10 +44,14 @@ class ApplyResult:
     outcomes: list[TargetOutcome]
     interrupted: bool = False
     fatal_error: str | None = None  # an auth or permission failure that stopped the run
+    canary_target: TargetPlan | None = None  # the target the canary wrote and checked
+    canary: Violation | None = None  # what the canary found wrong; it stopped the run
+    repairs: list[TargetOutcome] = field(default_factory=list)  # server fields written back
 
     @property
     def failed(self) -> list[TargetOutcome]:
-        return [o for o in self.outcomes if o.status in ("failed", "skipped")]
+        done = [*self.outcomes, *self.repairs]
+        return [o for o in done if o.status in ("failed", "skipped")]
 
     @property
     def ok(self) -> bool:
@@ -68,3 +77,19 @@ def describe(target: TargetPlan) -> str:
     """What applying ``target`` did, as counts: ``1 created, 2 updated`` (or ``no change``)."""
     parts = [f"{target.count(action)} {word}" for action, word in _DONE if target.count(action)]
     return ", ".join(parts) or "no change"
+
+
+def recovered(
+    outcome: TargetOutcome, live: Sequence[Communication], doubles: set[int]
+) -> TargetOutcome:
+    """``outcome`` as recovered after an ambiguous write, naming the duplicates (``doubles``)
+    that the recovery deactivated and the re-read ``live`` shows inactive."""
+    removed = sorted(c.id for c in live if c.id in doubles and not c.active)
+    outcome.status = "recovered"
+    outcome.message = f"{describe(outcome.target)}; recovered after ambiguous write"
+    if len(removed) == 1:
+        outcome.message += f", removed a duplicate (id {removed[0]})"
+    elif removed:
+        ids = ", ".join(map(str, removed))
+        outcome.message += f", removed {len(removed)} duplicates (ids {ids})"
+    return outcome

@@ -52,6 +52,8 @@ def remaining_writes(
                 creates.append(change)
             continue
         current = by_id.get(change.id) if change.id is not None else None
+        if current is None and not change.after.active:
+            continue  # deactivated and no longer listed (an API that hides inactive rows)
         if current is None or not landed(current, change.after):
             writes.append(change.write())
     return writes, creates

@@ -23,8 +23,10 @@ from reconciler.errors import ApplyRefused, ExitCode, UsageError
 if TYPE_CHECKING:
     from reconciler.api.wire import Communication
     from reconciler.applier.execute import Applier, ApplyResult, TargetOutcome
+    from reconciler.applier.repair import RepairRecord
     from reconciler.config import Settings
     from reconciler.console import Console
+    from reconciler.contract import Contract
     from reconciler.live import Selection
     from reconciler.plan import Plan
 
@@ -106,14 +108,19 @@ class ApplyOptions:
 async def run_apply(
     settings: Settings, chosen: Selection, options: ApplyOptions, console: Console
 ) -> int:
+    from reconciler.applier.body import contract_problem
     from reconciler.applier.execute import Applier, stale_targets
     from reconciler.applier.lock import apply_lock
     from reconciler.applier.saved import load_saved
-    from reconciler.live import make_run_plan
+    from reconciler.live import make_run_plan, run_contract
     from reconciler.plan import check_safety
     from reconciler.session import open_client
 
     started = datetime.now(UTC)
+    active = run_contract(settings)
+    impossible = contract_problem(active.contract)
+    if impossible:
+        raise ApplyRefused(impossible)
     parallelism = options.parallelism or settings.env.parallelism
     planned: Plan | None = None
     result: ApplyResult | None = None
@@ -128,13 +135,19 @@ async def run_apply(
             open_client(settings, parallelism=parallelism) as client,
         ):
             if options.plan_file is not None:
-                planned = load_saved(options.plan_file, settings.environment)
+                planned = load_saved(options.plan_file, settings.environment, active.contract)
             else:
                 planned = await make_run_plan(
-                    settings, chosen, client, parallelism=parallelism, keep_live=live
+                    settings,
+                    chosen,
+                    client,
+                    parallelism=parallelism,
+                    keep_live=live,
+                    contract=active.contract,
                 )
             _show(planned, console)
-            if not planned.has_changes:
+            repairs = _restorable(settings, active.contract, console)
+            if not planned.has_changes and not repairs:
                 return ExitCode.FAILURE if planned.unreadable else ExitCode.OK
             problem = check_safety(planned, float(settings.env.maxDeactivatePercent))
             if problem and not options.force:
@@ -149,8 +162,16 @@ async def run_apply(
                         + ". Nothing was written; plan again",
                         ExitCode.STALE,
                     )
-            applier = Applier(client, parallelism=parallelism, on_done=lambda o: _line(o, console))
+            applier = Applier(
+                client,
+                parallelism=parallelism,
+                on_done=lambda o: _line(o, console),
+                contract=active.contract,
+                # Nothing proved or stated the contract: the first target checks it (SPEC §9).
+                canary=not active.proven,
+            )
             result = await _with_signals(applier, planned, console, live)
+            await _repair(applier, result, repairs, settings, console)
     except ApplyRefused as exc:
         refused = exc.message
         raise
@@ -162,6 +183,55 @@ async def run_apply(
     assert result is not None
     _finish(planned, result, console)
     return ExitCode.OK if result.ok and not planned.unreadable else ExitCode.FAILURE
+
+
+def _restorable(
+    settings: Settings, contract: Contract, console: Console
+) -> list[tuple[Path, RepairRecord]]:
+    """The records of server fields an earlier canary emptied that this run can write back:
+    all of them when the contract echoes server fields, else none (each one is named)."""
+    from reconciler.applier.repair import pending_repairs
+
+    pending = pending_repairs(settings.root, settings.environment)
+    if not contract.keepsServerFields:
+        return pending
+    for _, record in pending:
+        ids = ", ".join(str(i) for i in sorted(record.serverFields))
+        console.warn(
+            f"{record.label}: a canary run's write emptied server fields of ids {ids}; the "
+            "first apply whose contract says keepsServerFields: false writes them back "
+            "(run `reconciler probe`)"
+        )
+    return []
+
+
+async def _repair(
+    applier: Applier,
+    result: ApplyResult,
+    repairs: list[tuple[Path, RepairRecord]],
+    settings: Settings,
+    console: Console,
+) -> None:
+    """Keep what a failed canary emptied; write back what earlier ones did (SPEC §9)."""
+    from reconciler.applier.repair import record_lost_fields, restore
+
+    if result.canary is not None and result.canary_target is not None:
+        path = record_lost_fields(
+            settings.root, settings.environment, result.canary_target, result.canary
+        )
+        if path is not None:
+            console.warn(
+                f"the server fields the canary's write emptied are kept in {path}: the next "
+                "apply whose contract says keepsServerFields: false writes them back"
+            )
+    if result.fatal_error is not None or result.interrupted:
+        return
+    for path, record in repairs:
+        outcome = await restore(applier, record)
+        _line(outcome, console)
+        result.repairs.append(outcome)
+        if outcome.ok:
+            path.unlink(missing_ok=True)
 
 
 def _write_report(

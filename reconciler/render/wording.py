@@ -172,10 +172,14 @@ def summary_line(plan: Plan, mode: Mode) -> str:
             f"Drift: {total.create} missing, {total.update} changed, "
             f"{total.deactivate} extra, {total.noop} unchanged across {readable}."
         )
-    return (
+    line = (
         f"Plan: {total.create} to create, {total.update} to update, "
-        f"{total.deactivate} to deactivate, {total.noop} unchanged across {readable}."
+        f"{total.deactivate} to deactivate, {total.noop} unchanged across {readable}"
     )
+    if plan.contract is not None and plan.contract.body == "object":
+        # The API takes one communication per request: apply's request count says so.
+        line += f", in {plural(plan.upsert_requests, 'upsert request')} (one per communication)"
+    return line + "."
 
 
 UNREADABLE = "could not be read"

@@ -25,14 +25,15 @@ def test_plan_apply_plan_converges_and_second_apply_writes_nothing(
 
 
 def test_request_budget_of_apply(workspace: Path, cli: Run, sandbox: object) -> None:
-    """T reads of communications and C writes for C changed targets out of T."""
+    """T reads of communications and C writes for C changed targets out of T, plus the canary's
+    one re-read: with no contract file the first target written is checked (SPEC §9)."""
     plan = json.loads(cli("plan", "--format", "json")[1])
     changed = [t for t in plan["targets"] if any(c["action"] != "noop" for c in t["changes"])]
     sandbox.store.clear_request_log()  # type: ignore[attr-defined]
     assert cli("apply", "--auto-approve")[0] == 0
     log = sandbox.store.request_log()  # type: ignore[attr-defined]
     reads = [r for r in log if r.method == "GET" and r.path.endswith("/communications")]
-    assert len(reads) == len(plan["targets"]) == 5
+    assert len(reads) == len(plan["targets"]) + 1 == 6
     assert len(writes(sandbox.store.request_log())) == len(changed)
 
 
@@ -62,7 +63,7 @@ def test_fresh_saved_plan_applies_with_c_reads_and_c_writes(
     assert code == 0, err
     log = sandbox.store.request_log()  # type: ignore[attr-defined]
     reads = [r for r in log if r.method == "GET" and r.path.endswith("/communications")]
-    assert len(reads) == len(changed)
+    assert len(reads) == len(changed) + 1  # and the canary's re-read (no contract file)
     assert len(writes(sandbox.store.request_log())) == len(changed)
     assert cli("plan", "--detailed-exitcode")[0] == 0
 

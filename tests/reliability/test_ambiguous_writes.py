@@ -84,7 +84,9 @@ def test_a_committed_write_with_a_lost_answer_is_resolved_by_rereading_without_d
     # Every changed target was written exactly once: the lost answer was never resent.
     assert set(committed_writes_per_target(log).values()) == {1}
     recovery_reads = [r for r in log if r.method == "GET" and r.path == ambiguous[0].path[:-7]]
-    assert len(recovery_reads) == 2  # the plan's read and the re-read that resolved it
+    # The plan's read, the re-read that resolved it, and the canary's re-read (SPEC §9: no
+    # contract file, so the first target written is checked before the others start).
+    assert len(recovery_reads) == 3
     assert_no_new_duplicates(server.store, before)
     code, out, _ = cli("plan", "--detailed-exitcode")
     assert code == 0
@@ -161,6 +163,7 @@ def test_read_after_write_lag_of_2_s_does_not_duplicate_an_ambiguous_insert(
     log = server.store.request_log()
     assert [(r.status, r.committed) for r in writes(log)] == [(500, True)]
     rereads = [r for r in log if r.method == "GET" and r.path == comms(2163, 2319)][1:]
-    assert len(rereads) == 2  # one within the lag (shows nothing), one after it
+    # One within the lag (shows nothing), one after it, and the canary's (no contract file).
+    assert len(rereads) == 3
     assert_live_matches(server.store, INSERTS_ONLY)
     assert_no_duplicates(server.store, INSERTS_ONLY)

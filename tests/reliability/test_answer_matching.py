@@ -185,6 +185,7 @@ def test_an_answer_that_differs_while_a_reread_shows_what_was_sent_is_a_success(
         code, out, err = cli("apply", "--auto-approve")
         assert code == 0, out + err
         gets = [p for m, p, _ in api.requests if m == "GET" and p.endswith("/communications")]
-        assert len(gets) == 2  # the plan's read, and the re-read that judged the answer
+        # The plan's read, the re-read that judged the answer, and the canary's re-read.
+        assert len(gets) == 3
         code, out, err = cli("plan", "--detailed-exitcode")
         assert code == 0, out + err

@@ -129,17 +129,22 @@ LIVE = [
 
 @pytest.fixture
 def proxied(repo: Path, sandbox: SandboxServer) -> Proxy:
-    body = json.dumps({"data": LIVE, "errors": [], "warnings": None}).encode()
+    live = [dict(r) for r in LIVE]
 
     def rule(seen: Seen, n: int) -> Answer | None:
         if seen.method == "GET" and seen.path == comms(GROUP, TARGET):
+            body = json.dumps({"data": live, "errors": [], "warnings": None}).encode()
             return Answer(200, body, {"Content-Type": "application/json"})
         if seen.method == "POST" and seen.path == comms(GROUP, TARGET) + "/upsert":
-            # Stored as sent: the rows exist only in this answer, not in the sandbox.
+            # Stored as sent: the rows exist only here, not in the sandbox; a later read
+            # (apply's canary) shows them.
             stored = [
                 {**w, "targetId": TARGET, "targetGroupId": GROUP, "attribution": "?"}
                 for w in json.loads(seen.body)
             ]
+            for element in stored:
+                element.setdefault("id", 9100 + len(live))
+                live[:] = [r for r in live if int(str(r["id"])) != element["id"]] + [element]
             return Answer(200, json.dumps({"data": stored, "errors": None}).encode())
         return None
 

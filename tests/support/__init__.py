@@ -9,7 +9,9 @@
 - ``raw_servers``: raw-socket servers that misbehave below HTTP;
 - ``guards``: what the suite-wide guards of ``tests/conftest.py`` check;
 - ``render``: the golden scenario plan and the markdown well-formedness check;
-- ``workflows``: the GitHub workflows read as data, and their ``run:`` steps run.
+- ``workflows``: the GitHub workflows read as data, and their ``run:`` steps run;
+- ``contracts``: the contract files a probe would write per sandbox dialect, and the sandbox's
+  database read as the contract suites compare it.
 """
 
 from __future__ import annotations
