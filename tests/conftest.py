@@ -5,7 +5,8 @@ colour settings, secrets it registers with ``redact`` are forgotten after it, an
 connection outside loopback fails the test, even when the code under test swallows the error.
 
 Sandbox: ``sandbox_db`` is a freshly seeded demo database, ``sandbox`` a server on it, and
-``sandbox_factory(**settings)`` starts more servers (fault settings as ``FaultConfig`` keywords).
+``sandbox_factory(**settings)`` starts more servers (fault settings as ``FaultConfig`` keywords;
+``dialects=["replace-set", ...]`` for a sandbox that answers in those dialects).
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from reconciler.sandbox import FaultConfig, SandboxServer, reset
 _ENV_NAMES = frozenset({"CI", "NO_COLOR", "FORCE_COLOR"})
 _ENV_PREFIXES = ("GITHUB_", "RECONCILER_", "CAPILLARY_")
 _SERVER_SETTINGS = frozenset(
-    {"db_path", "faults", "token_ttl", "rate_limit_per_minute", "credentials", "announce"}
+    {
+        "db_path",
+        "faults",
+        "token_ttl",
+        "rate_limit_per_minute",
+        "credentials",
+        "announce",
+        "dialects",
+    }
 )
 
 SandboxFactory = Callable[..., SandboxServer]
@@ -103,7 +112,8 @@ def sandbox(sandbox_db: Path) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sandbox_factory(sandbox_db: Path) -> Iterator[SandboxFactory]:
-    """``sandbox_factory(fail_rate=0.1, seed=7, token_ttl=5, ...)`` -> a started server.
+    """``sandbox_factory(fail_rate=0.1, seed=7, token_ttl=5, dialects=["key-match"], ...)`` -> a
+    started server.
 
     Keywords of ``SandboxServer`` (``db_path`` defaults to ``sandbox_db``) are passed on; the
     rest build its ``FaultConfig``. Every server is stopped at teardown.

@@ -3,6 +3,7 @@ README stays a front door, and no user-facing page cites the internal specificat
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def test_the_manual_has_its_pages() -> None:
         "guarantees.md",
         "api-assumptions.md",
         "troubleshooting.md",
+        "library.md",
     ):
         assert page in names
 
@@ -116,3 +118,26 @@ def test_help_cites_no_internal_specification() -> None:
             assert main([*command, "--help"]) == 0
         assert "Usage" in out.getvalue(), command
         assert "SPEC" not in out.getvalue(), command
+
+
+def test_the_library_page_example_runs_as_written(tmp_path: Path) -> None:
+    """docs/library.md's example, run as a user would from the repository root."""
+    import subprocess
+    import sys
+
+    text = (ROOT / "docs" / "library.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code is not None
+    script = tmp_path / "example.py"
+    script.write_text(code.group(1), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECONCILER_", "CI"))}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith("Plan: 4 to create, 3 to update")

@@ -32,6 +32,15 @@ def sandbox_serve(
     ] = None,
     token_ttl: Annotated[int, typer.Option("--token-ttl", help="OAuth token lifetime, s.")] = 300,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible fault draws.")] = None,
+    dialect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dialect",
+            metavar="<name>",
+            help="Emulate another reading of the API (repeatable): replace-set, key-match, "
+            "type-match, hide-inactive, drop-server-fields, string-ids, object-body.",
+        ),
+    ] = None,
 ) -> int:
     """Run the local Capillary emulator over HTTP until interrupted."""
     from reconciler.sandbox.faults import FaultConfig
@@ -51,7 +60,7 @@ def sandbox_serve(
         ambiguous_rate=ambiguous_rate,
         seed=seed,
     )
-    serve(host, port, db, faults, token_ttl, rate_limit)
+    serve(host, port, db, faults, token_ttl, rate_limit, dialects=dialect or ())
     return ExitCode.OK
 
 

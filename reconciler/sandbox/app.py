@@ -7,6 +7,7 @@ less than a hop to a worker thread would cost (latency faults still never block 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,14 @@ from reconciler.sandbox.auth import (
     Credentials,
     Principal,
 )
+from reconciler.sandbox.dialects import (
+    DEFAULT,
+    Dialect,
+    element_model,
+    listing,
+    outgoing,
+    parse_dialects,
+)
 from reconciler.sandbox.envelope import (
     INTERNAL_ERROR,
     INVALID_INPUT,
@@ -42,6 +51,7 @@ from reconciler.sandbox.models import (
     MAX_ELEMENTS,
     MAX_ID,
     ChannelsEnvelope,
+    CommunicationEnvelope,
     CommunicationsEnvelope,
     ErrorEnvelope,
     ErrorJSON,
@@ -64,10 +74,8 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 
 GroupId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="Target group id")]
 TargetId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="Target id")]
-UpsertBody = Annotated[
-    list[UpsertElement],
-    Body(min_length=1, max_length=MAX_ELEMENTS, description="Communications to write"),
-]
+_UPSERT_BODY = Body(min_length=1, max_length=MAX_ELEMENTS, description="Communications to write")
+UpsertBody = Annotated[list[UpsertElement], _UPSERT_BODY]
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -98,6 +106,7 @@ class SandboxContext:
     store: Store
     authenticator: Authenticator
     faults: FaultConfig
+    dialect: Dialect = DEFAULT
 
 
 router = APIRouter()
@@ -109,7 +118,7 @@ router = APIRouter()
     responses={200: {"model": TokenEnvelope}, **_COMMON, 415: _WRITE[415]},
 )
 async def generate_token(request: Request, body: TokenRequest) -> Response:
-    return _ok(_context(request).authenticator.issue_token(body))
+    return _ok(request, _context(request).authenticator.issue_token(body))
 
 
 @router.get(
@@ -121,7 +130,7 @@ async def list_groups(
     request: Request, includeOnlyActive: bool = False, includePeriods: bool = False
 ) -> Response:
     # includePeriods is accepted as Capillary documents it; the sandbox has no periods to add.
-    return _ok(_context(request).store.groups(only_active=includeOnlyActive))
+    return _ok(request, _context(request).store.groups(only_active=includeOnlyActive))
 
 
 # Declared before GROUP, or "channels" would be read as a target group id.
@@ -129,7 +138,7 @@ async def list_groups(
     CHANNELS, summary="List channels", responses={200: {"model": ChannelsEnvelope}, **_COMMON}
 )
 async def list_channels(request: Request) -> Response:
-    return _ok(_context(request).store.channels())
+    return _ok(request, _context(request).store.channels())
 
 
 @router.get(
@@ -138,7 +147,7 @@ async def list_channels(request: Request) -> Response:
     responses={200: {"model": TargetGroupEnvelope}, **_COMMON, **_NOT_FOUND},
 )
 async def get_group(request: Request, targetGroupId: GroupId) -> Response:
-    return _ok(_context(request).store.group(targetGroupId))
+    return _ok(request, _context(request).store.group(targetGroupId))
 
 
 @router.get(
@@ -147,7 +156,7 @@ async def get_group(request: Request, targetGroupId: GroupId) -> Response:
     responses={200: {"model": TargetsEnvelope}, **_COMMON, **_NOT_FOUND},
 )
 async def list_targets(request: Request, targetGroupId: GroupId) -> Response:
-    return _ok(_context(request).store.targets(targetGroupId))
+    return _ok(request, _context(request).store.targets(targetGroupId))
 
 
 @router.get(
@@ -159,29 +168,81 @@ async def list_communications(
     request: Request, targetGroupId: GroupId, targetId: TargetId
 ) -> Response:
     context = _context(request)
-    found = context.store.communications(targetGroupId, targetId, lag_ms=context.faults.read_lag_ms)
+    found = context.store.stored_communications(
+        targetGroupId, targetId, lag_ms=context.faults.read_lag_ms
+    )
     # The GET carries a "configs" array that the upsert does not (capillary-api.md, E2).
-    return _ok([{**communication, "configs": []} for communication in found])
+    return _ok(request, listing(context.dialect, found))
 
 
-@router.post(
-    UPSERT,
-    summary="Insert or update a target's communications",
-    description=(
+_UPSERT_ROUTE: dict[str, Any] = {
+    "methods": ["POST"],
+    "summary": "Insert or update a target's communications",
+    "description": (
         "An element with `id` updates that communication of this target; one without `id` "
         "inserts a new one. All elements are written in one transaction, or none is. The "
         "answer holds the stored communications in the order sent."
     ),
-    responses={200: {"model": CommunicationsEnvelope}, **_COMMON, **_NOT_FOUND, **_WRITE},
-)
+    "responses": {200: {"model": CommunicationsEnvelope}, **_COMMON, **_NOT_FOUND, **_WRITE},
+}
+
+
+# Registered by ``create_app`` (last, as it always was): a dialect may change its body.
 async def upsert_communications(
     request: Request, targetGroupId: GroupId, targetId: TargetId, body: UpsertBody
 ) -> Response:
+    return _upsert(request, targetGroupId, targetId, body)
+
+
+def _upsert(
+    request: Request, targetGroupId: int, targetId: int, body: UpsertElement | list[UpsertElement]
+) -> Response:
     principal = request.state.principal
     assert isinstance(principal, Principal)  # the gateway admits no write without one
-    stored = _context(request).store.upsert(targetGroupId, targetId, body, principal.actor)
+    context = _context(request)
+    one = isinstance(body, UpsertElement)  # object-body: a single object in, one out
+    elements = [body] if isinstance(body, UpsertElement) else body
+    stored = context.store.upsert(
+        targetGroupId, targetId, elements, principal.actor, dialect=context.dialect
+    )
     request.state.committed = True
-    return _ok(stored)
+    return _ok(request, stored[0] if one else stored)
+
+
+def _add_upsert_route(app: FastAPI, dialect: Dialect) -> None:
+    """The upsert route, with the body ``dialect`` accepts (the default: today's array)."""
+    if not (dialect.object_body or dialect.drop_server_fields or dialect.string_ids):
+        app.add_api_route(UPSERT, upsert_communications, **_UPSERT_ROUTE)
+        return
+    element = element_model(dialect)
+    body: object = Annotated[list[element], _UPSERT_BODY]  # type: ignore[valid-type]
+    route = dict(_UPSERT_ROUTE)
+    if dialect.object_body:
+        body = Annotated[element, Body(description="The communication to write")]
+        route["responses"] = {**route["responses"], 200: {"model": CommunicationEnvelope}}
+        route["description"] = (
+            "The body is one communication, not an array; the answer is it as stored. "
+            "With `id` it updates that communication of this target; without, it inserts."
+        )
+
+    async def endpoint(
+        request: Request, targetGroupId: int, targetId: int, body: UpsertElement
+    ) -> Response:
+        return _upsert(request, targetGroupId, targetId, body)
+
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=kind)
+            for name, kind in (
+                ("request", Request),
+                ("targetGroupId", GroupId),
+                ("targetId", TargetId),
+                ("body", body),
+            )
+        ],
+        return_annotation=Response,
+    )
+    app.add_api_route(UPSERT, endpoint, **route)
 
 
 class SandboxApp(FastAPI):
@@ -227,8 +288,11 @@ def create_app(
     token_ttl: int = DEFAULT_TOKEN_TTL,
     rate_limit_per_minute: int | None = None,
     credentials: Credentials | None = None,
+    dialects: Sequence[str] | Dialect = (),
 ) -> FastAPI:
-    """The sandbox over the database at ``db_path`` (created empty if missing; see ``seed``)."""
+    """The sandbox over the database at ``db_path`` (created empty if missing; see ``seed``),
+    speaking ``dialects`` (see ``dialects.DIALECTS``; none: the default sandbox)."""
+    dialect = parse_dialects(dialects)
     store = open_store(db_path)
     faults = faults or FaultConfig()
     authenticator = Authenticator(store, credentials or DEMO_CREDENTIALS, token_ttl)
@@ -241,13 +305,15 @@ def create_app(
         },
         title="Capillary v3 target communications (reconciler sandbox)",
         version=__version__,
-        description="A local emulator of the Capillary v3 target-communications API.",
+        description="A local emulator of the Capillary v3 target-communications API."
+        + (f" Dialects: {dialect}." if dialect.names else ""),
         max_body_size=MAX_BODY_BYTES,
         redirect_slashes=False,  # a trailing slash is a 404, never a redirect to follow
         telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
-    app.state.sandbox = SandboxContext(store, authenticator, faults)
+    app.state.sandbox = SandboxContext(store, authenticator, faults, dialect)
     app.include_router(router)
+    _add_upsert_route(app, dialect)
     app.add_exception_handler(ApiFailure, _on_api_failure)
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
     app.add_exception_handler(HTTPException, _on_http_exception)
@@ -261,7 +327,8 @@ def _context(request: Request) -> SandboxContext:
     return context
 
 
-def _ok(data: object) -> Response:
+def _ok(request: Request, data: object) -> Response:
+    data = outgoing(_context(request).dialect, data)
     return Response(dumps(success(data)), media_type="application/json")
 
 
@@ -276,7 +343,8 @@ async def _on_api_failure(request: Request, exc: Exception) -> Response:
 
 async def _on_invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    messages = list(dict.fromkeys(_describe(error) for error in exc.errors()))
+    one = _context(request).dialect.object_body
+    messages = list(dict.fromkeys(_describe(error, object_body=one) for error in exc.errors()))
     return _failed(400, [{"code": INVALID_INPUT, "message": m} for m in messages], None)
 
 
@@ -290,7 +358,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return _failed(500, [{"code": INTERNAL_ERROR, "message": "internal server error"}], None)
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def _describe(error: Mapping[str, Any], *, object_body: bool = False) -> str:
     """One pydantic error as one line naming where the problem is: ``body[0].channelId: …``."""
     loc: Sequence[str | int] = error.get("loc", ())
     kind = error.get("type")
@@ -301,6 +369,8 @@ def _describe(error: Mapping[str, Any]) -> str:
             return "the body must hold at least one communication"
         if kind == "too_long":
             return f"the body may hold at most {MAX_ELEMENTS} communications"
+        if object_body and kind in ("missing", "model_type", "model_attributes_type"):
+            return "the body must be one JSON object (a communication), not an array"
         if kind in ("list_type", "missing"):
             return "the body must be a JSON array of communications"
         if kind in ("model_type", "model_attributes_type", "dict_type"):

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reconciler.errors import ConfigError
-from reconciler.sandbox.tables import SCHEMA_VERSION, TABLES, create_schema
+from reconciler.sandbox.tables import SCHEMA_VERSION, TABLES, create_schema, migrate
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -81,7 +81,7 @@ class Database:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version == 0:
                     create_schema(conn)
-                elif version != SCHEMA_VERSION:
+                elif version != SCHEMA_VERSION and not migrate(conn, version):
                     raise ConfigError(
                         f"sandbox database {self.path} has schema version {version}, this "
                         f"reconciler expects {SCHEMA_VERSION}; run `reconciler sandbox reset`"

@@ -5,6 +5,7 @@ Responses are TypedDicts so the store builds them as plain dicts and OpenAPI sti
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, NotRequired
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -22,6 +23,9 @@ MAX_SENDER = 255
 MAX_SUBJECT = 2_000
 MAX_MESSAGE = 100_000
 MAX_ELEMENTS = 1_000
+MAX_CONFIGS = 100
+MAX_CONFIG_TEXT = 10_000
+_DIGITS = re.compile(r"-?[0-9]{1,19}")
 
 
 def _utf8(value: str) -> str:
@@ -43,11 +47,21 @@ def _whole(value: object) -> object:
     return value
 
 
+def _digits(value: object) -> object:
+    """The ``string-ids`` dialect: ``"5101"`` is the integer 5101 (an optional leading ``-``)."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    return _whole(value)
+
+
 Text = Annotated[str, AfterValidator(_utf8)]
 # The validator comes last, so the bounds stay on the integer and show in the JSON Schema.
 Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole)]
 ChannelId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID), BeforeValidator(_whole)]
 Days = Annotated[int, Field(ge=0, le=MAX_INT), BeforeValidator(_whole)]
+# What the string-ids dialect accepts in a body: the integer or its digits as a JSON string.
+DigitsId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_digits)]
+DigitsChannelId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID), BeforeValidator(_digits)]
 
 
 class UpsertElement(BaseModel):
@@ -63,6 +77,28 @@ class UpsertElement(BaseModel):
     offsetDays: Days
     sender: Annotated[Text, Field(max_length=MAX_SENDER)]
     subjectTemplate: Annotated[Text, Field(max_length=MAX_SUBJECT)]
+
+
+class Config(BaseModel):
+    """One server-side setting of a communication (``configs: [{name, value}]``)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    name: Annotated[Text, Field(max_length=MAX_SENDER)]
+    value: Annotated[Text, Field(max_length=MAX_CONFIG_TEXT)]
+
+
+class ServerFieldsElement(UpsertElement):
+    """An upsert element of the ``drop-server-fields`` dialect: it may carry the server-side
+    fields back; an update that leaves one out empties it."""
+
+    configs: Annotated[list[Config], Field(max_length=MAX_CONFIGS)] | None = None
+    supportedCommChannels: (
+        Annotated[
+            list[Annotated[Text, Field(max_length=MAX_SENDER)]], Field(max_length=MAX_CONFIGS)
+        ]
+        | None
+    ) = None
 
 
 class TokenRequest(BaseModel):
@@ -91,8 +127,21 @@ class AttributionJSON(TypedDict):
     createdBy: ActorJSON
 
 
+class ConfigJSON(TypedDict):
+    name: str
+    value: str
+
+
+class ServerFieldsJSON(TypedDict):
+    """What the server keeps on a communication that the upsert body does not carry."""
+
+    configs: list[ConfigJSON]
+    supportedCommChannels: list[str]
+
+
 class CommunicationJSON(TypedDict):
-    """A communication as stored; the GET adds an (always empty) ``configs`` array."""
+    """A communication as stored; the GET adds ``configs`` (and, when the row has them,
+    ``supportedCommChannels``), the upsert answer neither."""
 
     id: int
     attribution: AttributionJSON
@@ -105,7 +154,8 @@ class CommunicationJSON(TypedDict):
     sender: str
     offsetDays: int
     active: bool
-    configs: NotRequired[list[dict[str, object]]]
+    configs: NotRequired[list[ConfigJSON]]
+    supportedCommChannels: NotRequired[list[str]]
 
 
 class DatedAttributionJSON(TypedDict):
@@ -165,6 +215,14 @@ class ErrorJSON(TypedDict):
 
 class CommunicationsEnvelope(TypedDict):
     data: list[CommunicationJSON]
+    errors: None
+    warnings: None
+
+
+class CommunicationEnvelope(TypedDict):
+    """The upsert answer of the object-body dialect: the one communication as stored."""
+
+    data: CommunicationJSON
     errors: None
     warnings: None
 

@@ -9,13 +9,14 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from reconciler.errors import UsageError
 from reconciler.sandbox.auth import DEFAULT_TOKEN_TTL, Credentials
+from reconciler.sandbox.dialects import parse_dialects
 from reconciler.sandbox.discovery import (
     DISCOVERY_FILE,
     discover,
@@ -59,8 +60,10 @@ class SandboxServer:
         rate_limit_per_minute: int | None = None,
         credentials: Credentials | None = None,
         announce: bool = False,
+        dialects: Sequence[str] = (),
     ) -> None:
         _require_loopback(host)
+        self.dialect = parse_dialects(dialects)  # refused here, before anything starts
         self.db_path = Path(db_path)
         self.host = host
         self.port = port
@@ -88,7 +91,12 @@ class SandboxServer:
         from reconciler.sandbox.threaded import ThreadedServer
 
         app = create_app(
-            self.db_path, self.faults, self.token_ttl, self.rate_limit_per_minute, self.credentials
+            self.db_path,
+            self.faults,
+            self.token_ttl,
+            self.rate_limit_per_minute,
+            self.credentials,
+            dialects=self.dialect,
         )
         sock = _bind(self.host, self.port)
         server = ThreadedServer(_config(app, log_level="warning"))
@@ -144,20 +152,23 @@ def serve(
     *,
     on_ready: Callable[[str], None] | None = None,
     log_level: str = "info",
+    dialects: Sequence[str] = (),
 ) -> None:
     """Serve the sandbox in the foreground until interrupted (``reconciler sandbox serve``).
 
     Binds loopback only. While it runs, ``<db dir>/sandbox.json`` tells clients its URL.
-    ``on_ready`` receives the URL once the port is bound (the CLI prints it).
+    ``on_ready`` receives the URL once the port is bound (the CLI prints it). ``dialects``
+    (``dialects.DIALECTS``) make it answer as another reading of the API would.
     """
     import uvicorn
 
     from reconciler.sandbox.app import create_app
 
     _require_loopback(host)
+    dialect = parse_dialects(dialects)
     path = Path(db_path)
     ensure_seeded(path)
-    app = create_app(path, faults, token_ttl, rate_limit)
+    app = create_app(path, faults, token_ttl, rate_limit, dialects=dialect)
     try:
         sock = _bind(host, port)
     except OSError as exc:
@@ -167,7 +178,10 @@ def serve(
     try:
         config = _config(app, log_level=log_level)  # also sets up uvicorn's log format
         logging.getLogger("uvicorn.error").info(
-            "Sandbox on %s (database %s); press CTRL+C to quit", url, path
+            "Sandbox on %s (database %s%s); press CTRL+C to quit",
+            url,
+            path,
+            f", dialects: {dialect}" if dialect.names else "",
         )
         if on_ready is not None:
             on_ready(url)
@@ -191,15 +205,18 @@ def running_sandbox_url(db_path: Path | str = DEFAULT_DB_PATH) -> str | None:
     return url
 
 
-def in_process_transport(db_path: Path | str = DEFAULT_DB_PATH) -> httpx.ASGITransport:
+def in_process_transport(
+    db_path: Path | str = DEFAULT_DB_PATH, *, dialects: Sequence[str] = ()
+) -> httpx.ASGITransport:
     """The sandbox app behind an httpx transport: no server, no socket (use ``IN_PROCESS_URL``)."""
     import httpx
 
     from reconciler.sandbox.app import create_app
 
+    dialect = parse_dialects(dialects)
     path = Path(db_path)
     ensure_seeded(path)
-    return httpx.ASGITransport(app=create_app(path))
+    return httpx.ASGITransport(app=create_app(path, dialects=dialect))
 
 
 def _require_loopback(host: str) -> None:

@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from reconciler.sandbox.database import Database
+from reconciler.sandbox.dialects import DEFAULT, Dialect
 from reconciler.sandbox.envelope import now, timestamp
 from reconciler.sandbox.models import (
     ActorJSON,
     ChannelJSON,
     CommunicationJSON,
+    ConfigJSON,
+    ServerFieldsJSON,
     TargetGroupJSON,
     TargetJSON,
     UpsertElement,
@@ -33,9 +36,10 @@ from reconciler.sandbox.tables import (
     group_json,
     require_group,
     require_target,
+    server_fields,
     target_json,
 )
-from reconciler.sandbox.upsert import write_elements
+from reconciler.sandbox.upsert import Stamp, write_elements
 
 _T = TypeVar("_T")
 
@@ -111,6 +115,7 @@ class Store(Database):
                 "last_updated_on": c.last_updated_on or c.created_on,
                 "created_by": json.dumps(c.created_by),
                 "last_updated_by": json.dumps(c.last_updated_by or c.created_by),
+                "server_fields": None if c.server_fields is None else json.dumps(c.server_fields),
             }
             for c in communications
         ]
@@ -119,7 +124,7 @@ class Store(Database):
                 "INSERT INTO communications VALUES (:id, :group_id, :target_id, "
                 ":communication_type, :channel_id, :subject_template, :message_template, "
                 ":sender, :offset_days, :active, :created_on, :last_updated_on, :created_by, "
-                ":last_updated_by, 0.0, NULL)",
+                ":last_updated_by, 0.0, NULL, :server_fields)",
                 rows,
             )
 
@@ -159,6 +164,12 @@ class Store(Database):
 
         With ``lag_ms``, writes younger than that are not visible yet (read-after-write lag).
         """
+        return [c for c, _ in self.stored_communications(group_id, target_id, lag_ms=lag_ms)]
+
+    def stored_communications(
+        self, group_id: int, target_id: int, *, lag_ms: int = 0
+    ) -> list[tuple[CommunicationJSON, ServerFieldsJSON | None]]:
+        """``communications``, each with its server fields (None: nothing ever set them)."""
         with self._read() as conn:
             require_target(conn, group_id, target_id)
             rows = conn.execute(
@@ -166,15 +177,36 @@ class Store(Database):
                 (group_id, target_id),
             ).fetchall()
         if not lag_ms:
-            return [communication_json(row) for row in rows]
+            return [(communication_json(row), server_fields(row)) for row in rows]
         horizon = time.time() - lag_ms / 1000
-        visible: list[CommunicationJSON] = []
+        visible: list[tuple[CommunicationJSON, ServerFieldsJSON | None]] = []
         for row in rows:
             if row["writtenAt"] <= horizon:
-                visible.append(communication_json(row))
+                visible.append((communication_json(row), server_fields(row)))
             elif row["previous"] is not None:
-                visible.append(json.loads(row["previous"]))
+                before = json.loads(row["previous"])
+                if "communication" not in before:  # written by schema version 1
+                    before = {"communication": before, "serverFields": None}
+                visible.append((before["communication"], before["serverFields"]))
         return visible
+
+    def set_server_fields(
+        self,
+        id: int,
+        configs: Sequence[ConfigJSON] = (),
+        supported_comm_channels: Sequence[str] = (),
+    ) -> None:
+        """Set a communication's server-side fields out of band, as the server itself would."""
+        fields: ServerFieldsJSON = {
+            "configs": [{"name": c["name"], "value": c["value"]} for c in configs],
+            "supportedCommChannels": list(supported_comm_channels),
+        }
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE communications SET serverFields = ? WHERE id = ?", (json.dumps(fields), id)
+            )
+        if cursor.rowcount != 1:
+            raise KeyError(f"communication {id} does not exist")
 
     def upsert(
         self,
@@ -184,24 +216,18 @@ class Store(Database):
         actor: ActorJSON,
         *,
         at: datetime | None = None,
+        dialect: Dialect = DEFAULT,
     ) -> list[CommunicationJSON]:
         """Apply one upsert body in one transaction: all elements are written, or none.
 
-        An element with ``id`` updates that communication of this target; one without inserts.
-        Returns the stored communications in the order of ``elements``.
+        An element with ``id`` updates that communication of this target; one without inserts
+        (``dialect`` may match otherwise: see ``upsert.write_elements``). Returns the stored
+        communications in the order of ``elements``.
         """
-        stamp = timestamp(at or now())
+        stamp = Stamp(json.dumps(actor), timestamp(at or now()), time.time())
         with self._write() as conn:
             require_target(conn, group_id, target_id)
-            ids = write_elements(
-                conn,
-                group_id,
-                target_id,
-                elements,
-                who=json.dumps(actor),
-                stamp=stamp,
-                written=time.time(),
-            )
+            ids = write_elements(conn, group_id, target_id, elements, stamp, dialect)
             rows = [fetch_communication(conn, i) for i in ids]
         return [communication_json(row) for row in rows if row is not None]
 

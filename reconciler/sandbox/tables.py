@@ -18,11 +18,12 @@ from reconciler.sandbox.envelope import (
 from reconciler.sandbox.models import (
     ActorJSON,
     CommunicationJSON,
+    ServerFieldsJSON,
     TargetGroupJSON,
     TargetJSON,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SEED_TIME = "2026-01-05T09:00:00.000+0000"
 # Who wrote the demo data, and who "edits in the UI" when a test writes out of band.
 SEED_ACTOR: ActorJSON = {
@@ -54,7 +55,8 @@ SCHEMA = (
         createdOn TEXT NOT NULL, createdBy TEXT NOT NULL)""",
     "CREATE INDEX targets_by_group ON targets(targetGroupId, id)",
     # writtenAt and previous exist only for FaultConfig.read_lag_ms: a lagging read shows the
-    # version before the last write while that write is younger than the lag.
+    # version before the last write while that write is younger than the lag. serverFields
+    # (JSON ``{configs, supportedCommChannels}``) is NULL until something sets them.
     """CREATE TABLE communications (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         targetGroupId INTEGER NOT NULL, targetId INTEGER NOT NULL REFERENCES targets(id),
@@ -63,7 +65,7 @@ SCHEMA = (
         offsetDays INTEGER NOT NULL, active INTEGER NOT NULL,
         createdOn TEXT NOT NULL, lastUpdatedOn TEXT NOT NULL,
         createdBy TEXT NOT NULL, lastUpdatedBy TEXT NOT NULL,
-        writtenAt REAL NOT NULL, previous TEXT)""",
+        writtenAt REAL NOT NULL, previous TEXT, serverFields TEXT)""",
     "CREATE INDEX communications_by_target ON communications(targetGroupId, targetId, id)",
     # Tokens are stored hashed: the database file never holds a usable credential.
     """CREATE TABLE oauth_tokens (
@@ -73,6 +75,9 @@ SCHEMA = (
         status INTEGER NOT NULL, committed INTEGER NOT NULL, fault TEXT, actor TEXT,
         at REAL NOT NULL)""",
 )
+
+# version -> the statements that bring a database of that version to the next one.
+MIGRATIONS = {1: ("ALTER TABLE communications ADD COLUMN serverFields TEXT",)}
 
 
 @dataclass(frozen=True)
@@ -116,12 +121,32 @@ class CommunicationSeed:
     last_updated_on: str | None = None
     created_by: ActorJSON = field(default_factory=lambda: SEED_ACTOR)
     last_updated_by: ActorJSON | None = None
+    server_fields: ServerFieldsJSON | None = None
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA:
         conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> bool:
+    """Bring a database of an older ``version`` to ``SCHEMA_VERSION``; False if none leads there."""
+    while version in MIGRATIONS:
+        for statement in MIGRATIONS[version]:
+            conn.execute(statement)
+        version += 1
+    if version != SCHEMA_VERSION:
+        return False
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return True
+
+
+def server_fields(row: sqlite3.Row) -> ServerFieldsJSON | None:
+    """The row's server-side fields, or None if nothing ever set them."""
+    text: str | None = row["serverFields"]
+    fields: ServerFieldsJSON | None = None if text is None else json.loads(text)
+    return fields
 
 
 def communication_json(row: sqlite3.Row) -> CommunicationJSON:
