@@ -13,8 +13,8 @@ from reconciler.cli.options import check_choice
 from reconciler.errors import ExitCode, Interrupted
 
 HELP = (
-    "Prove the API's semantics on one scratch target and write the contract file; "
-    f"exit {ExitCode.CHANGES} when they differ from the assumptions."
+    "Prove the API's semantics on a scratch target. Writes the contract file; "
+    f"exit {ExitCode.CHANGES} when an answer differs from the assumptions."
 )
 PROBE_FORMATS = ("text", "json")
 

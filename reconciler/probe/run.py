@@ -52,7 +52,7 @@ async def _earlier(
     earlier = await clean_up(client, journal)
     if not earlier.complete:
         raise ProbeError(
-            "an earlier, interrupted probe left rows this one could not clean up",
+            "an earlier probe (interrupted, or its clean-up failed) left rows this one could not clean up either",
             leftover_lines(earlier, str(path)),
         )
     remove_journal(path)

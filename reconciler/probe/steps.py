@@ -58,7 +58,7 @@ class Steps:
             "type" if differs("k") else "key" if differs("b") else "id"
         )
         if match == "type":
-            self.answers["b"].consequence = CONSEQUENCES["k"]
+            self.answers["b"].consequence = "match: type — see (k)"
         return Contract(
             upsert="replace" if differs("c") else "merge",
             match=match,
@@ -80,7 +80,7 @@ class Steps:
         self, question: QuestionId, text: str, matches: bool | None, steps: list[int]
     ) -> None:
         consequence = CONSEQUENCES.get(question, "") if matches is False else ""
-        self.answers[question] = Answer(question, text, matches, consequence, steps)
+        self.answers[question] = Answer(question, text, matches, consequence, list(steps))
 
     async def read(self) -> list[Row]:
         rows = await self.p.read()

@@ -14,7 +14,7 @@ from reconciler.contract import ContractFile
 from reconciler.probe.questions import Answer, Cleanup, ProbeReport
 from reconciler.render.github import neutralize_commands, one_line
 
-ANSWER_WIDTH = 58
+ANSWER_WIDTH = 54
 EVIDENCE_CHARS = 300  # per body in the text; the contract file keeps them whole
 
 
@@ -26,7 +26,7 @@ def render_probe_json(document: ContractFile) -> str:
 def render_probe_text(report: ProbeReport) -> str:
     out = [_heading(report), ""]
     if report.earlier is not None:
-        out.append(f"An earlier probe was interrupted; {_cleanup(report.earlier)}")
+        out.append(f"Rows an earlier probe left (its journal): {_cleanup(report.earlier)}")
         out.append("")
     out.extend(_table(report.answers))
     out.append("")
@@ -37,7 +37,10 @@ def render_probe_text(report: ProbeReport) -> str:
     else:
         out.append("Every answer is as assumed.")
     out.append("")
-    out.append("Evidence (bodies cut at 300 characters; the contract file has them whole):")
+    out.append(
+        f"Evidence (without attribution, cut at {EVIDENCE_CHARS} characters; the contract file "
+        "has it whole):"
+    )
     for item in report.evidence:
         out.extend(_evidence(item))
     out.append("")
@@ -80,7 +83,17 @@ def _table(answers: list[Answer]) -> list[str]:
     return lines
 
 
+def _compact(value: object) -> object:
+    """``value`` without ``attribution`` (who and when; the contract file keeps it)."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if k != "attribution"}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
 def _cut(value: object) -> str:
+    value = _compact(value)
     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
     text = one_line(text)
     return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
