@@ -43,7 +43,9 @@ async def clean_up(client: CapillaryClient, journal: Journal) -> Cleanup:
     if active or lost:
         elements = [row.element(active=False) for row in active]
         bodies: list[object] = (
-            [[*elements, *journal.restore]] if journal.body == "array" else list(elements)
+            [[*elements, *journal.restore]]
+            if journal.body == "array"
+            else [*elements, *journal.restore]  # one object each, the target's own rows last
         )
         for body in bodies:
             try:

@@ -169,9 +169,10 @@ class Steps:
             if by_id.get(r.id) is None or by_id[r.id].active is False
         ]
         self._c_lost = lost
-        if lost and self.p.shape == "array":
-            # The server replaces the whole set: from now on every body carries the target's
-            # own rows as they were, so the next write restores them.
+        if lost:
+            # The server replaces the whole set: from now on every array carries the target's
+            # own rows as they were, so the next write restores them (one-object bodies cannot;
+            # the clean-up tries, and names what stays off).
             self.p.journal.restore = [r.element(active=True) for r in self.scratch.active_baseline]
             self.p.save()
 
