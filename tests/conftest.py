@@ -11,7 +11,7 @@ Sandbox: ``sandbox_db`` is a freshly seeded demo database, ``sandbox`` a server 
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -20,8 +20,12 @@ from typing import Any
 
 import pytest
 
-from reconciler import redact
+from reconciler import redact, session
+from reconciler.api.settings import ClientSettings
 from reconciler.sandbox import FaultConfig, SandboxServer, reset
+from tests.support import ROOT
+from tests.support.cli import FAST_RETRIES, PASSWORD, USERNAME, Run, run_in_process
+from tests.support.guards import NonLoopbackConnection, is_loopback
 
 _ENV_NAMES = frozenset({"CI", "NO_COLOR", "FORCE_COLOR"})
 _ENV_PREFIXES = ("GITHUB_", "RECONCILER_", "CAPILLARY_")
@@ -40,10 +44,6 @@ _SERVER_SETTINGS = frozenset(
 SandboxFactory = Callable[..., SandboxServer]
 
 
-class NonLoopbackConnection(RuntimeError):
-    """Raised by the socket guard; deliberately not an OSError, so no retry logic absorbs it."""
-
-
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
@@ -51,21 +51,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
     # Secrets a test registers with the scrubber must not mask text in later tests.
     monkeypatch.setattr(redact, "_secrets", set(redact._secrets))
-
-
-def is_loopback(address: object) -> bool:
-    if not isinstance(address, tuple):
-        return True  # AF_UNIX paths never leave the machine
-    host = str(address[0]).split("%")[0]
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # any other name would need DNS, which is the network
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
 
 
 @pytest.fixture(autouse=True)
@@ -133,3 +118,38 @@ def sandbox_factory(sandbox_db: Path) -> Iterator[SandboxFactory]:
     yield start
     for server in reversed(started):
         server.stop()
+
+
+# --- the CLI, in process, and the repository it runs in -------------------------------------
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run the CLI in-process: ``cli(*argv) -> (exit code, stdout, stderr)``."""
+    return functools.partial(run_in_process, capsys)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty repository (the working directory) with Basic demo credentials set."""
+    path = tmp_path / "repo"
+    (path / "manifests").mkdir(parents=True)
+    monkeypatch.chdir(path)
+    monkeypatch.setenv("CAPILLARY_USERNAME", USERNAME)
+    monkeypatch.setenv("CAPILLARY_PASSWORD", PASSWORD)
+    return path
+
+
+@pytest.fixture
+def repo_root(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository itself as the working directory, where reconciler.yaml defines the demo."""
+    monkeypatch.chdir(ROOT)
+    return ROOT
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's client retries as configured, but waits milliseconds between attempts."""
+    monkeypatch.setattr(
+        session, "ClientSettings", functools.partial(ClientSettings, **FAST_RETRIES)
+    )

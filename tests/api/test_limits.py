@@ -11,11 +11,11 @@ from typing import TypeVar
 
 import httpx
 import pytest
-from apikit import FakeTime, envelope, settings
 
 from reconciler.api import CapillaryClient
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
 from reconciler.sandbox.gateway import RateLimiter
+from tests.support.client import FakeTime, envelope, settings
 
 T = TypeVar("T")
 

@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
-from apikit import BASE, Reply, ScriptedServer, Seen, free_port, settings
 
 from reconciler import redact
 from reconciler.api import CapillaryClient, ClientSettings, check_endpoint, credentials_from_env
 from reconciler.api.auth import basic_authorization, md5_hex
-from reconciler.api.wire import CommunicationWrite
 from reconciler.errors import ReconcilerError
+from tests.support.client import BASE, WRITE, settings
+from tests.support.servers import Reply, ScriptedServer, Seen, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -31,15 +31,6 @@ PASSWORD = "Cx7-canary-PASSWORD-e1f2"
 KEY = "canary-client-KEY-5a6b"
 SECRET = "canary/Secret+Value=9c8d"  # "/", "+" and "=" encode differently
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.canaryTOKENpayload.c2lnbmF0dXJl"
-WRITE = CommunicationWrite(
-    active=True,
-    channelId=2,
-    communicationType="START",
-    messageTemplate="m",
-    offsetDays=0,
-    sender="a@example.com",
-    subjectTemplate="s",
-)
 
 
 def forbidden() -> list[str]:

@@ -12,7 +12,8 @@ from reconciler.api import BasicCredentials, CapillaryClient, ClientSettings
 from reconciler.applier.execute import Applier
 from reconciler.config import select
 from reconciler.live import Selection, make_run_plan
-from tests.e2e.conftest import ROOT, write_config
+from tests.support import ROOT
+from tests.support.cli import write_config
 
 
 class CorruptingTransport(httpx.AsyncBaseTransport):

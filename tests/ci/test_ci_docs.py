@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from workflowkit import DOCS, GITOPS, VENV_BIN, jobs, load, walk, workflow_paths
+from tests.support.workflows import DOCS, GITOPS, VENV_BIN, jobs, load, walk, workflow_paths
 
 SECRET_LIKE = re.compile(
     r"\b(?:CAPILLARY_[A-Z0-9_]+|[A-Z][A-Z0-9_]*_(?:KEY|SECRET|TOKEN|PASSWORD|USERNAME|PAT))\b"

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from workflowkit import jobs, load, steps
+
+from tests.support.workflows import jobs, load, steps
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="needs Node.js, as actions/github-script")

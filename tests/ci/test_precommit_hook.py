@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 from pre_commit.clientlib import load_manifest
-from workflowkit import ROOT, VENV_BIN
+
+from tests.support import ROOT
+from tests.support.workflows import VENV_BIN
 
 HOOKS_FILE = ROOT / ".pre-commit-hooks.yaml"
 BAD_MANIFEST = ROOT / "tests" / "data" / "manifests" / "bad-unquoted-number.yaml"

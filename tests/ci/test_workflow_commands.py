@@ -15,7 +15,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from workflowkit import ROOT, SPEC_SECRET_VARIABLES, Runner, StepResult, base_environment
+
+from tests.support import ROOT
+from tests.support.workflows import SPEC_SECRET_VARIABLES, Runner, StepResult, base_environment
 
 ENV_EXPRESSION = "${{ vars.RECONCILER_ENV || 'prod-eu' }}"
 FORCE_EXPRESSION = "${{ inputs.force }}"

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from workflowkit import (
+
+from tests.support import ROOT
+from tests.support.workflows import (
     GITOPS,
     PINNED_USES,
-    ROOT,
     SAME_REPOSITORY,
     SECRET_EXPRESSION,
     SPEC_SECRET_VARIABLES,

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-USERNAME, PASSWORD = "demo", "demo-password"
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-def write_config(directory: Path, url: str, **extra: object) -> None:
-    lines = [
-        "defaultEnvironment: test",
-        "environments:",
-        "  test:",
-        f"    endpoint: {url}",
-        "    auth: basic",
-        "    vars: {sender: loyalty@northwind.example}",
-        "    rateLimit: 600000  # the test server has no limit; keep the client from pacing",
-    ]
-    lines += [f"    {key}: {value}" for key, value in extra.items()]
-    (directory / "reconciler.yaml").write_text("\n".join(lines) + "\n")
+from tests.support import ROOT
+from tests.support.cli import PASSWORD, USERNAME, write_config
 
 
 @pytest.fixture
@@ -41,19 +22,3 @@ def workspace(tmp_path: Path, sandbox: object, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("CAPILLARY_USERNAME", USERNAME)
     monkeypatch.setenv("CAPILLARY_PASSWORD", PASSWORD)
     return repo
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run the CLI in-process: (exit code, stdout, stderr)."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def writes(sandbox: object) -> list[object]:
-    return [r for r in sandbox.store.request_log() if r.method == "POST" and "upsert" in r.path]  # type: ignore[attr-defined]

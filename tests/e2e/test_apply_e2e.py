@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Run, writes
+from tests.support.cli import Run
+from tests.support.sandbox import writes
 
 
 def test_plan_apply_plan_converges_and_second_apply_writes_nothing(
@@ -20,7 +21,7 @@ def test_plan_apply_plan_converges_and_second_apply_writes_nothing(
     sandbox.store.clear_request_log()  # type: ignore[attr-defined]
     code, out, _ = cli("apply", "--auto-approve")
     assert code == 0
-    assert writes(sandbox) == []
+    assert writes(sandbox.store.request_log()) == []
 
 
 def test_request_budget_of_apply(workspace: Path, cli: Run, sandbox: object) -> None:
@@ -32,7 +33,7 @@ def test_request_budget_of_apply(workspace: Path, cli: Run, sandbox: object) -> 
     log = sandbox.store.request_log()  # type: ignore[attr-defined]
     reads = [r for r in log if r.method == "GET" and r.path.endswith("/communications")]
     assert len(reads) == len(plan["targets"]) == 5
-    assert len(writes(sandbox)) == len(changed)
+    assert len(writes(sandbox.store.request_log())) == len(changed)
 
 
 def test_stale_saved_plan_is_refused_with_exit_4(
@@ -47,7 +48,7 @@ def test_stale_saved_plan_is_refused_with_exit_4(
     assert code == 4
     assert "stale plan" in err
     assert "2163/2317" in err
-    assert writes(sandbox) == []
+    assert writes(sandbox.store.request_log()) == []
 
 
 def test_fresh_saved_plan_applies_with_c_reads_and_c_writes(
@@ -62,7 +63,7 @@ def test_fresh_saved_plan_applies_with_c_reads_and_c_writes(
     log = sandbox.store.request_log()  # type: ignore[attr-defined]
     reads = [r for r in log if r.method == "GET" and r.path.endswith("/communications")]
     assert len(reads) == len(changed)
-    assert len(writes(sandbox)) == len(changed)
+    assert len(writes(sandbox.store.request_log())) == len(changed)
     assert cli("plan", "--detailed-exitcode")[0] == 0
 
 
@@ -83,10 +84,10 @@ def test_safety_threshold_refuses_with_exit_3_and_force_applies(
     assert code == 3
     assert "safety threshold" in err
     assert "re-run with --force" in err
-    assert writes(sandbox) == []
+    assert writes(sandbox.store.request_log()) == []
     code, out, err = cli("apply", "--auto-approve", "--force")
     assert code == 0, err
-    assert len(writes(sandbox)) == 2
+    assert len(writes(sandbox.store.request_log())) == 2
     assert "8 deactivated" in out
 
 
@@ -97,7 +98,7 @@ def test_no_terminal_without_auto_approve_is_refused(
     code, _, err = cli("apply")
     assert code == 1
     assert "--auto-approve" in err
-    assert writes(sandbox) == []
+    assert writes(sandbox.store.request_log()) == []
 
 
 def test_report_records_bodies_and_no_secret(

@@ -11,7 +11,7 @@ from reconciler.sandbox import SandboxServer
 from reconciler.sandbox.faults import FaultConfig
 from reconciler.sandbox.seed import seed_synthetic, synthetic_communication
 from reconciler.sandbox.store import open_store
-from tests.e2e.conftest import PASSWORD, USERNAME, Run, write_config
+from tests.support.cli import PASSWORD, USERNAME, Run, write_config
 
 EMAIL, SMS = 2, 1
 

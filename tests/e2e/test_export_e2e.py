@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from tests.e2e.conftest import Run
+from tests.support.cli import Run
 
 
 def _no_change_but_duplicates(out: str) -> None:

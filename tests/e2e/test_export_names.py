@@ -19,8 +19,8 @@ from reconciler.manifests.interpolate import interpolate
 from reconciler.manifests.yamlstrict import _BAD_CHAR_RE, read_documents
 from reconciler.sandbox import SandboxServer
 from reconciler.sandbox.seed import EMAIL, SENDER
-from tests.e2e.conftest import Run, write_config
-from tests.reliability.kit import Answer, Proxy, Seen
+from tests.support.cli import Run, write_config
+from tests.support.servers import Answer, Proxy, Seen
 
 ODD_NAMES = [
     "Line\nbreak",

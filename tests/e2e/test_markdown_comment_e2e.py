@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.render.markdown import LIMIT
-from tests.e2e.conftest import Run
-from tests.render.test_markdown_budget import assert_well_formed
+from tests.support.cli import Run
+from tests.support.render import assert_well_formed
 
 FIRST_LINE = "      Hi {{first_name}},\n"
 

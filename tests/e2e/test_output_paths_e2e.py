@@ -24,7 +24,9 @@ import pytest
 
 from reconciler.sandbox import FaultConfig, SandboxServer
 from reconciler.sandbox.faults import Fault
-from tests.e2e.conftest import PASSWORD, ROOT, USERNAME, Run, write_config, writes
+from tests.support import ROOT
+from tests.support.cli import PASSWORD, USERNAME, Run, write_config
+from tests.support.sandbox import writes
 
 Bad = Callable[[Path], Path]
 
@@ -207,7 +209,7 @@ def _spawn(repo: Path, argv: list[str], **env: str) -> subprocess.Popen[str]:
 
 def _after_first_write(server: SandboxServer, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
-    while not writes(server):
+    while not writes(server.store.request_log()):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "apply never wrote"
         time.sleep(0.01)
@@ -243,7 +245,7 @@ def test_outputs_that_vanish_after_the_first_write_are_warnings_and_keep_the_exi
     assert any("outputs/report.json" in line for line in warnings), err
     assert any("summary.md" in line for line in warnings), err
     assert not outputs.exists()  # nothing re-created the directory
-    assert len(writes(server)) >= 3
+    assert len(writes(server.store.request_log())) >= 3
 
 
 def test_a_report_path_replaced_by_a_directory_mid_run_is_a_warning(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Run
+from tests.support.cli import Run
 
 
 def test_first_plan_shows_every_kind_of_change(workspace: Path, cli: Run) -> None:

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.e2e.conftest import Run, write_config
-from tests.reliability.kit import Answer, Proxy, Seen
+from tests.support.cli import Run, write_config
+from tests.support.servers import Answer, Proxy, Seen
 
 BROKEN = "apiVersion: reconciler/v1\nkind: TargetCommunications\nmetadata: {name: [oops\n"
 

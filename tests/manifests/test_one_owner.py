@@ -19,7 +19,7 @@ from reconciler.live import Selection, make_run_plan
 from reconciler.manifests import ManifestLoader
 from reconciler.resolve import Resolver
 from reconciler.session import open_client
-from tests.e2e.conftest import PASSWORD, USERNAME, write_config
+from tests.support.cli import PASSWORD, USERNAME, write_config
 
 
 def _doc(name: str, target: int | str, *entries: str) -> str:

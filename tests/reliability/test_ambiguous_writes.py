@@ -5,7 +5,7 @@ Over real HTTP against the sandbox, through ``reconciler apply``:
   connection is resolved by re-reading the target, never by resending the inserts;
 - an upsert refused before it was committed (429, or no connection at all) is sent again, once;
 - read-after-write lag of up to 2 s does not make the re-read look like "not written yet".
-``tests/api/test_client_failures.py`` pins the client's side (ambiguous writes are never resent).
+``tests/api/test_calls.py`` pins the client's side (ambiguous writes are never resent).
 """
 
 from __future__ import annotations
@@ -20,18 +20,16 @@ import pytest
 from reconciler import session
 from reconciler.api.endpoints import CapillaryClient
 from reconciler.sandbox import Fault
+from reconciler.sandbox.seed import EMAIL
 from tests.conftest import SandboxFactory
-from tests.reliability.kit import (
-    EMAIL,
-    Run,
+from tests.support.cli import Run, write_config
+from tests.support.manifests import communication, manifest
+from tests.support.sandbox import (
     assert_live_matches,
     assert_no_duplicates,
     assert_no_new_duplicates,
-    comms_path,
-    communication,
+    comms,
     key_counts,
-    manifest,
-    write_config,
     writes,
 )
 
@@ -162,7 +160,7 @@ def test_read_after_write_lag_of_2_s_does_not_duplicate_an_ambiguous_insert(
     assert "recovered after ambiguous write" in out
     log = server.store.request_log()
     assert [(r.status, r.committed) for r in writes(log)] == [(500, True)]
-    rereads = [r for r in log if r.method == "GET" and r.path == comms_path(2163, 2319)][1:]
+    rereads = [r for r in log if r.method == "GET" and r.path == comms(2163, 2319)][1:]
     assert len(rereads) == 2  # one within the lag (shows nothing), one after it
     assert_live_matches(server.store, INSERTS_ONLY)
     assert_no_duplicates(server.store, INSERTS_ONLY)

@@ -1,6 +1,7 @@
 """Issue 14 item 5 (SPEC §6): upsert answers are matched by id and key, never by position.
 
-Each server here is real HTTP on loopback (``fakeapi``), misbehaving in one way:
+Each server here is real HTTP on loopback (``tests.support.fake_capillary``), misbehaving in
+one way:
 - it answers in another order, or with all of the target's rows: a committed write, a success;
 - it normalises text (trailing whitespace, CRLF): one warning naming the field and the
   difference, exit 0, and the next apply sends nothing (the plan does not see it as a change);
@@ -17,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.fakeapi import EMAIL, GROUP, SMS, TARGET, FakeCapillary, Row, row
-from tests.reliability.kit import Run, communication, manifest, write_config
+from tests.support.cli import Run, write_config
+from tests.support.fake_capillary import EMAIL, GROUP, SMS, TARGET, FakeCapillary, Row, row
+from tests.support.manifests import communication, manifest
 
 LIVE = [
     row(1, "START", EMAIL, "old start", subjectTemplate="Hi"),

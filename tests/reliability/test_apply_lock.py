@@ -21,14 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SandboxFactory
-from tests.reliability.kit import (
-    Run,
-    assert_no_duplicates,
-    spawn_cli,
-    wait_for,
-    write_config,
-    writes,
-)
+from tests.support.cli import Run, spawn_cli, wait_for, write_config
+from tests.support.sandbox import assert_no_duplicates, writes
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TARGETS = [(2163, 2317), (2163, 2318), (2163, 2319), (2170, 2401), (2170, 2402)]

@@ -30,7 +30,8 @@ from reconciler.errors import ApiError
 from reconciler.live import Selection, make_run_plan
 from reconciler.sandbox import IN_PROCESS_URL, FaultConfig, create_app, open_store
 from reconciler.sandbox.seed import EMAIL, PUSH, SMS, seed_synthetic
-from tests.reliability.kit import PASSWORD, USERNAME, communication, manifest
+from tests.support.cli import PASSWORD, USERNAME
+from tests.support.manifests import communication, manifest
 
 GROUP = 10_001
 MANAGED = [1_000_001, 1_000_002, 1_000_003]

@@ -20,15 +20,9 @@ from reconciler.sandbox import Fault
 from reconciler.sandbox.faults import TOKEN_PATH
 from reconciler.sandbox.seed import seed_synthetic
 from tests.conftest import SandboxFactory
-from tests.reliability.kit import (
-    Run,
-    comms_path,
-    reads_of_communications,
-    synthetic_manifests,
-    wait_for,
-    write_config,
-    writes,
-)
+from tests.support.cli import Run, wait_for, write_config
+from tests.support.manifests import synthetic_manifests
+from tests.support.sandbox import comms, reads_of_communications, writes
 
 ROOT = Path(__file__).resolve().parents[2]
 # The demo targets that `apply` changes, in the order a run with --parallelism 1 writes them.
@@ -46,7 +40,7 @@ def demo_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def upsert(ref: tuple[int, int]) -> str:
-    return comms_path(*ref) + "/upsert"
+    return comms(*ref) + "/upsert"
 
 
 def test_a_token_that_expires_mid_run_is_renewed_once_and_the_run_completes(

@@ -18,20 +18,11 @@ from reconciler.applier.execute import Applier, ApplyResult
 from reconciler.config import select
 from reconciler.live import Selection, make_run_plan
 from reconciler.sandbox import Fault
+from reconciler.sandbox.seed import EMAIL
 from tests.conftest import SandboxFactory
-from tests.reliability.kit import (
-    EMAIL,
-    FAST_RETRIES,
-    PASSWORD,
-    USERNAME,
-    Run,
-    active_key_counts,
-    assert_no_duplicates,
-    communication,
-    manifest,
-    write_config,
-    writes,
-)
+from tests.support.cli import FAST_RETRIES, PASSWORD, USERNAME, Run, write_config
+from tests.support.manifests import communication, manifest
+from tests.support.sandbox import active_key_counts, assert_no_duplicates, writes
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,11 +17,12 @@ import pytest
 
 from reconciler.sandbox import Fault, SandboxServer
 from tests.conftest import SandboxFactory
-from tests.reliability.kit import Run, comms_path, write_config, writes
+from tests.support.cli import Run, write_config
+from tests.support.sandbox import comms, writes
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = (2163, 2318)
-UPSERT = comms_path(*BROKEN) + "/upsert"
+UPSERT = comms(*BROKEN) + "/upsert"
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_a_failed_read_plans_nothing_for_that_target_and_the_others_still_plan(
 ) -> None:
     expected = by_ref(baseline(demo_repo, sandbox_factory, cli))
     assert changes(expected[BROKEN])  # without the fault it would change something
-    server = sandbox_factory(path_faults={comms_path(*BROKEN): READ_FAULTS[case]})
+    server = sandbox_factory(path_faults={comms(*BROKEN): READ_FAULTS[case]})
     write_config(demo_repo, server.url, readTimeout=0.3)
 
     code, out, err = cli("plan", "--format", "json", "--out", "plan.json")
@@ -92,7 +93,7 @@ def test_a_failed_read_plans_nothing_for_that_target_and_the_others_still_plan(
     for ref, target in expected.items():
         if ref != BROKEN:
             assert plan[ref]["changes"] == target["changes"], ref
-    reads = [r for r in server.store.request_log() if r.path == comms_path(*BROKEN)]
+    reads = [r for r in server.store.request_log() if r.path == comms(*BROKEN)]
     assert len(reads) == 5  # the attempt limit, then it gave up
 
 
@@ -102,7 +103,7 @@ def test_apply_writes_the_readable_targets_and_nothing_to_the_unreadable_one(
 ) -> None:
     expected = by_ref(baseline(demo_repo, sandbox_factory, cli))
     changed = {ref for ref, target in expected.items() if changes(target) and ref != BROKEN}
-    server = sandbox_factory(path_faults={comms_path(*BROKEN): Fault.FAIL_503_HTML})
+    server = sandbox_factory(path_faults={comms(*BROKEN): Fault.FAIL_503_HTML})
     write_config(demo_repo, server.url)
     before = server.store.communications(*BROKEN)
 
@@ -113,7 +114,7 @@ def test_apply_writes_the_readable_targets_and_nothing_to_the_unreadable_one(
     assert "1 unreadable." in out
     written = {r.path for r in writes(server.store.request_log())}
     assert UPSERT not in written
-    assert written == {comms_path(*ref) + "/upsert" for ref in changed}
+    assert written == {comms(*ref) + "/upsert" for ref in changed}
     assert server.store.communications(*BROKEN) == before
 
 
@@ -122,17 +123,17 @@ def test_apply_writes_the_readable_targets_and_nothing_to_the_unreadable_one(
 def test_a_401_or_403_on_one_read_stops_the_run_and_writes_nothing(
     demo_repo: Path, sandbox_factory: SandboxFactory, cli: Run, fault: Fault, command: str
 ) -> None:
-    server: SandboxServer = sandbox_factory(path_faults={comms_path(*BROKEN): fault})
+    server: SandboxServer = sandbox_factory(path_faults={comms(*BROKEN): fault})
     write_config(demo_repo, server.url)
 
     code, out, err = cli(command, *(["--auto-approve"] if command == "apply" else []))
 
     assert code == 1
     status = "401" if fault is Fault.UNAUTHORIZED else "403"
-    assert f"error: GET {comms_path(*BROKEN)}: HTTP {status}" in err
+    assert f"error: GET {comms(*BROKEN)}: HTTP {status}" in err
     assert "Traceback" not in err
     assert "Plan:" not in out
     assert "No changes" not in out
     log = server.store.request_log()
     assert writes(log) == []
-    assert [r.status for r in log if r.path == comms_path(*BROKEN)] == [int(status)]  # no retry
+    assert [r.status for r in log if r.path == comms(*BROKEN)] == [int(status)]  # no retry

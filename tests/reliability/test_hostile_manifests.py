@@ -18,7 +18,9 @@ import pytest
 from reconciler.manifests import load as load_module
 from reconciler.manifests import yamlstrict
 from reconciler.sandbox import SandboxServer
-from tests.reliability.kit import EMAIL, Run, communication, manifest, write_config
+from reconciler.sandbox.seed import EMAIL
+from tests.support.cli import Run, write_config
+from tests.support.manifests import communication, manifest
 
 GOOD = manifest("good", 2163, 2317, [communication("START", EMAIL, "Hi {{first_name}}")])
 BASE = """apiVersion: reconciler/v1

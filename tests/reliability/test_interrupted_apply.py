@@ -17,17 +17,9 @@ import pytest
 
 from reconciler.sandbox import FaultConfig, SandboxServer
 from reconciler.sandbox.seed import seed_synthetic
-from tests.reliability.kit import (
-    Run,
-    assert_live_matches,
-    assert_no_duplicates,
-    cli_env,
-    spawn_cli,
-    synthetic_manifests,
-    wait_for,
-    write_config,
-    writes,
-)
+from tests.support.cli import Run, cli_env, spawn_cli, wait_for, write_config
+from tests.support.manifests import synthetic_manifests
+from tests.support.sandbox import assert_live_matches, assert_no_duplicates, writes
 
 PARALLELISM = 2
 

@@ -22,11 +22,13 @@ import httpx
 import pytest
 
 from reconciler.api import BasicCredentials, CapillaryClient, ClientSettings, OAuthCredentials
-from reconciler.api.wire import CommunicationWrite
 from reconciler.errors import AmbiguousWriteError, ApiError, ServerError, TransportError
 from reconciler.sandbox import SandboxServer
-from tests.reliability.hostile import (
-    RawRequest,
+from reconciler.sandbox.seed import EMAIL
+from tests.support.cli import Run, write_config
+from tests.support.client import WRITE
+from tests.support.manifests import communication, manifest
+from tests.support.raw_servers import (
     RawServer,
     answer,
     bomb,
@@ -36,17 +38,8 @@ from tests.reliability.hostile import (
     trickle_body,
     trickle_status_line,
 )
-from tests.reliability.kit import (
-    EMAIL,
-    Answer,
-    Proxy,
-    Run,
-    Seen,
-    communication,
-    manifest,
-    write_config,
-    writes,
-)
+from tests.support.sandbox import writes
+from tests.support.servers import Answer, Proxy, Seen
 
 T = TypeVar("T")
 MiB = 1024 * 1024
@@ -108,7 +101,7 @@ def read_communications(client: CapillaryClient) -> Awaitable[object]:
     ids=["headers", "body", "chunked-body"],
 )
 def test_a_trickling_answer_fails_the_read_within_about_the_read_timeout(
-    make: Callable[[RawServer], Callable[[socket.socket, RawRequest], None]],
+    make: Callable[[RawServer], Callable[[socket.socket, Seen], None]],
 ) -> None:
     server = RawServer(lambda conn, request: None)
     server.respond = make(server)
@@ -152,18 +145,9 @@ def test_a_trickling_token_endpoint_is_bounded_too() -> None:
 def test_a_write_whose_answer_trickles_is_ambiguous_and_never_resent() -> None:
     server = RawServer(lambda conn, request: None)
     server.respond = trickle_body(server)
-    write = CommunicationWrite(
-        active=True,
-        channelId=2,
-        communicationType="START",
-        messageTemplate="m",
-        offsetDays=0,
-        sender="s@example.com",
-        subjectTemplate="",
-    )
     with server:
         elapsed = timed(
-            lambda client: client.upsert_communications(1, 2, [write]),
+            lambda client: client.upsert_communications(1, 2, [WRITE]),
             client_settings(server.url, max_attempts=5),
         )
     assert isinstance(last_error(), AmbiguousWriteError)
@@ -202,7 +186,7 @@ def test_the_default_limit_is_16_mib() -> None:
 def test_a_content_length_over_the_limit_fails_before_the_body_is_read() -> None:
     server = RawServer(lambda conn, request: None)
 
-    def respond(conn: socket.socket, request: RawRequest) -> None:
+    def respond(conn: socket.socket, request: Seen) -> None:
         head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
         head += f"Content-Length: {17 * MiB}\r\n\r\n".encode()
         trickle(server, conn, head, interval=0.2)  # the body would take days
@@ -306,18 +290,9 @@ def test_a_bomb_from_the_token_endpoint_is_limited_too() -> None:
 def test_a_write_answered_with_too_much_is_ambiguous() -> None:
     server = RawServer(lambda conn, request: None)
     server.respond = flood(server)
-    write = CommunicationWrite(
-        active=True,
-        channelId=2,
-        communicationType="START",
-        messageTemplate="m",
-        offsetDays=0,
-        sender="s@example.com",
-        subjectTemplate="",
-    )
     with server:
         timed(
-            lambda client: client.upsert_communications(1, 2, [write]),
+            lambda client: client.upsert_communications(1, 2, [WRITE]),
             client_settings(server.url, max_attempts=5, max_response_bytes=MiB),
         )
     assert isinstance(last_error(), AmbiguousWriteError)
@@ -334,7 +309,7 @@ def test_apply_recovers_a_committed_write_whose_answer_trickles(
     upstream = httpx.Client(base_url=sandbox.url, timeout=30)
     trickled: list[str] = []
 
-    def respond(conn: socket.socket, request: RawRequest) -> None:
+    def respond(conn: socket.socket, request: Seen) -> None:
         keep = {"authorization", "content-type", "accept"}
         reply = upstream.request(
             request.method,

@@ -2,7 +2,7 @@
 beyond 60 s fails the run at once with a clear message instead of stalling CI.
 
 The CLI plans the demo repository through a real HTTP proxy in front of the sandbox that
-throttles one target's read. ``tests/api/test_client_failures.py`` pins the client's waits.
+throttles one target's read. ``tests/api/test_calls.py`` pins the client's waits.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox import SandboxServer
-from tests.reliability.kit import Answer, Proxy, Run, Seen, comms_path, write_config
+from tests.support.cli import Run, write_config
+from tests.support.sandbox import comms
+from tests.support.servers import Answer, Proxy, Seen
 
 ROOT = Path(__file__).resolve().parents[2]
-THROTTLED = comms_path(2163, 2318)
+THROTTLED = comms(2163, 2318)
 
 
 @pytest.fixture

@@ -18,18 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SandboxFactory
-from tests.reliability.fakeapi import EMAIL, GROUP, SMS, TARGET, FakeCapillary, Row, row
-from tests.reliability.kit import (
-    Answer,
-    Proxy,
-    Run,
-    Seen,
-    comms_path,
-    communication,
-    manifest,
-    write_config,
-    writes,
-)
+from tests.support.cli import Run, write_config
+from tests.support.fake_capillary import EMAIL, GROUP, SMS, TARGET, FakeCapillary, Row, row
+from tests.support.manifests import communication, manifest
+from tests.support.sandbox import comms, writes
+from tests.support.servers import Answer, Proxy, Seen
 
 ROOT = Path(__file__).resolve().parents[2]
 START_EMAIL = communication("START", EMAIL, "Welcome by email", subject="Hi")
@@ -147,7 +140,7 @@ def test_a_read_with_a_row_of_another_target_makes_that_target_unreadable(
     demo_repo: Path, sandbox_factory: SandboxFactory, cli: Run, field: str, value: int
 ) -> None:
     server = sandbox_factory()
-    path = comms_path(*FOREIGN)
+    path = comms(*FOREIGN)
 
     def rule(seen: Seen, n: int) -> Answer | None:
         if seen.method != "GET" or seen.path != path:

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.hostile import RawRequest, RawServer, answer, envelope_bytes, trickle_body
-from tests.reliability.kit import EMAIL, SENDER, communication, manifest, spawn_cli, wait_for
+from reconciler.sandbox.seed import EMAIL
+from tests.support.cli import SENDER, spawn_cli, wait_for
+from tests.support.manifests import communication, manifest
+from tests.support.raw_servers import RawServer, answer, envelope_bytes, trickle_body
+from tests.support.servers import Seen
 
 GROUP, TARGET = 1, 2
 DIRECTORY = {
@@ -58,7 +61,7 @@ def stuck_server(mode: str) -> RawServer:
     server = RawServer(lambda conn, request: None)
     stuck = trickle_body(server)
 
-    def respond(conn: socket.socket, request: RawRequest) -> None:
+    def respond(conn: socket.socket, request: Seen) -> None:
         path = request.path
         if path in DIRECTORY:
             answer(conn, envelope_bytes(DIRECTORY[path]))

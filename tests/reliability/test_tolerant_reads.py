@@ -17,19 +17,11 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox import SandboxServer
-from tests.reliability.kit import (
-    EMAIL,
-    SENDER,
-    SMS,
-    Answer,
-    Proxy,
-    Run,
-    Seen,
-    comms_path,
-    communication,
-    manifest,
-    write_config,
-)
+from reconciler.sandbox.seed import EMAIL, SMS
+from tests.support.cli import SENDER, Run, write_config
+from tests.support.manifests import communication, manifest
+from tests.support.sandbox import comms
+from tests.support.servers import Answer, Proxy, Seen
 
 GROUP, TARGET = 2163, 2317
 START_TEXT = "Welcome, {{first_name}}!"
@@ -140,9 +132,9 @@ def proxied(repo: Path, sandbox: SandboxServer) -> Proxy:
     body = json.dumps({"data": LIVE, "errors": [], "warnings": None}).encode()
 
     def rule(seen: Seen, n: int) -> Answer | None:
-        if seen.method == "GET" and seen.path == comms_path(GROUP, TARGET):
+        if seen.method == "GET" and seen.path == comms(GROUP, TARGET):
             return Answer(200, body, {"Content-Type": "application/json"})
-        if seen.method == "POST" and seen.path == comms_path(GROUP, TARGET) + "/upsert":
+        if seen.method == "POST" and seen.path == comms(GROUP, TARGET) + "/upsert":
             # Stored as sent: the rows exist only in this answer, not in the sandbox.
             stored = [
                 {**w, "targetId": TARGET, "targetGroupId": GROUP, "attribution": "?"}
@@ -226,7 +218,7 @@ def test_null_data_for_a_target_with_no_rows_is_an_empty_list(
     empty = json.dumps({"data": None, "errors": [], "warnings": []}).encode()
 
     def rule(seen: Seen, n: int) -> Answer | None:
-        if seen.method == "GET" and seen.path == comms_path(GROUP, 2318):
+        if seen.method == "GET" and seen.path == comms(GROUP, 2318):
             return Answer(200, empty, {"Content-Type": "application/json"})
         return None
 

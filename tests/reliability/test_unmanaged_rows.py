@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.sandbox.seed import EMAIL as DEMO_EMAIL
 from reconciler.sandbox.tables import CommunicationSeed
 from tests.conftest import SandboxFactory
-from tests.reliability.fakeapi import EMAIL, GROUP, SMS, TARGET, FakeCapillary, row
-from tests.reliability.kit import EMAIL as DEMO_EMAIL
-from tests.reliability.kit import Run, communication, manifest, write_config, writes
+from tests.support.cli import Run, write_config
+from tests.support.fake_capillary import EMAIL, GROUP, SMS, TARGET, FakeCapillary, row
+from tests.support.manifests import communication, manifest
+from tests.support.sandbox import writes
 
 LIVE = [
     row(1, "START", EMAIL, "old start", subjectTemplate="Hi"),

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sandbox_helpers import BASIC
 
 from reconciler.sandbox import SandboxServer
+from tests.support.sandbox import BASIC
 
 
 @pytest.fixture

@@ -36,7 +36,9 @@ from reconciler.sandbox import Client, Credentials, User, auth
 from reconciler.sandbox.auth import till
 from reconciler.sandbox.faults import TOKEN_PATH
 from tests.conftest import SandboxFactory
-from tests.reliability.kit import Answer, Proxy, Run, Seen, comms_path, write_config
+from tests.support.cli import Run, write_config
+from tests.support.sandbox import comms
+from tests.support.servers import Answer, Proxy, Seen
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "canary-user-3141"
@@ -173,7 +175,7 @@ def pages(seen: Seen) -> list[Answer]:
     ]
 
 
-ECHOED = (comms_path(2163, 2318), comms_path(2163, 2319), comms_path(2170, 2402) + "/upsert")
+ECHOED = (comms(2163, 2318), comms(2163, 2319), comms(2170, 2402) + "/upsert")
 
 
 class Hostile:
@@ -191,7 +193,7 @@ class Hostile:
             offset = 0
         elif seen.path in ECHOED:
             offset = ECHOED.index(seen.path)
-        elif seen.path in (TOKEN_PATH, comms_path(2170, 2401)) and n % 3 == 1:
+        elif seen.path in (TOKEN_PATH, comms(2170, 2401)) and n % 3 == 1:
             offset = n
         else:
             return None

@@ -28,7 +28,9 @@ from reconciler.sandbox import Client, Credentials, Fault, User, auth
 from reconciler.sandbox.auth import till
 from reconciler.sandbox.faults import TOKEN_PATH
 from tests.conftest import SandboxFactory
-from tests.reliability.kit import Answer, Proxy, Run, Seen, comms_path, write_config
+from tests.support.cli import Run, write_config
+from tests.support.sandbox import comms
+from tests.support.servers import Answer, Proxy, Seen
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "canary-till-user-77"
@@ -88,11 +90,9 @@ def hostile(seen: Seen, n: int) -> Answer | None:
     html_page = {"Content-Type": "text/html"}
     if DENY:
         return Answer(401, echo_page(seen), html_page)
-    if seen.path == comms_path(2163, 2318) or (
-        seen.path in (TOKEN_PATH, comms_path(2170, 2401)) and n == 1
-    ):
+    if seen.path == comms(2163, 2318) or (seen.path in (TOKEN_PATH, comms(2170, 2401)) and n == 1):
         return Answer(502, echo_page(seen), html_page)
-    if seen.path == comms_path(2163, 2319):  # a JSON error envelope that quotes them
+    if seen.path == comms(2163, 2319):  # a JSON error envelope that quotes them
         quoted = echo_page(seen).decode()
         errors = [{"code": 500, "message": f"bad credentials {quoted}"}]
         return Answer(
@@ -142,7 +142,7 @@ def test_canary_secrets_appear_in_no_output_report_plan_markdown_or_traceback(
         fail_rate=0.1,
         seed=5,
         exempt_paths=frozenset({TOKEN_PATH}),
-        path_faults={comms_path(2170, 2402) + "/upsert": Fault.UNAUTHORIZED},
+        path_faults={comms(2170, 2402) + "/upsert": Fault.UNAUTHORIZED},
     )
     texts: list[str] = []
     with Proxy(server.url, hostile) as proxy:
@@ -177,9 +177,9 @@ def test_canary_secrets_appear_in_no_output_report_plan_markdown_or_traceback(
     # The canaries were really in play: they went over the wire and came back in answers.
     if kind == "oauth":
         assert issued_tokens
-        assert any(h.get("X-CAP-API-OAUTH-TOKEN") in issued_tokens for h in sent)
+        assert any(h.get("x-cap-api-oauth-token") in issued_tokens for h in sent)
     else:
-        assert any(h.get("Authorization", "").startswith("Basic ") for h in sent)
+        assert any(h.get("authorization", "").startswith("Basic ") for h in sent)
     assert {"report.json", "plan.json", "summary.md"} <= {p.name for p in files}
     blob = "\n".join(texts)
     assert "Traceback" in blob  # -v printed tracebacks, and they are checked too

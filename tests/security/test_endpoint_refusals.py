@@ -7,7 +7,7 @@
   nothing (not even a DNS lookup).
 - TLS verification cannot be switched off: no configuration key does it (``insecure``,
   ``verify``, ... are unknown fields) and the client built for a real endpoint verifies.
-``tests/test_config.py`` and ``tests/api/test_settings_and_auth.py`` pin the checks themselves.
+``tests/test_config.py`` and ``tests/api/test_settings.py`` pin the checks themselves.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ import pytest
 
 from reconciler.config import select
 from reconciler.sandbox import SandboxServer
+from reconciler.sandbox.seed import EMAIL
 from reconciler.session import open_client
-from tests.reliability.kit import EMAIL, Run, communication, manifest, write_config
+from tests.support.cli import Run, write_config
+from tests.support.manifests import communication, manifest
 
 GOOD = manifest("good", 2163, 2317, [communication("START", EMAIL, "m")])
 

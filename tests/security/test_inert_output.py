@@ -18,16 +18,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox import SandboxServer
-from tests.reliability.kit import (
-    EMAIL,
-    SMS,
-    Run,
-    cli_env,
-    communication,
-    manifest,
-    spawn_cli,
-    write_config,
-)
+from reconciler.sandbox.seed import EMAIL, SMS
+from tests.support.cli import Run, cli_env, spawn_cli, write_config
+from tests.support.manifests import communication, manifest
 
 HOSTILE_LINES = [
     "::add-mask::x",

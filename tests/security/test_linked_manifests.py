@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.kit import Run, manifest
+from tests.support.cli import Run
+from tests.support.manifests import manifest
 
 SECRET = "linked-canary-value-77"
 

@@ -14,7 +14,6 @@ import json
 import math
 import shutil
 import socket
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,26 +24,15 @@ from hypothesis import strategies as st
 from reconciler.api.endpoints import CapillaryClient
 from reconciler.api.settings import check_endpoint
 from reconciler.api.wire import Communication
-from reconciler.cli import main
 from reconciler.config import select
 from reconciler.desired import DesiredCommunication, DesiredTarget, Source
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.plan import Plan, PlanFileError
 from reconciler.planner import make_plan
 from reconciler.session import client_settings
+from tests.support.cli import Run
 
 ROOT = Path(__file__).resolve().parents[2]
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture

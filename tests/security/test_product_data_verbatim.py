@@ -24,8 +24,11 @@ import pytest
 
 from reconciler.sandbox import User
 from reconciler.sandbox.auth import DEMO_CREDENTIALS, till
+from reconciler.sandbox.seed import EMAIL, SMS
 from tests.conftest import SandboxFactory
-from tests.reliability.kit import EMAIL, SMS, Run, comms_path, communication, manifest, write_config
+from tests.support.cli import Run, write_config
+from tests.support.manifests import communication, manifest
+from tests.support.sandbox import comms
 
 USERNAME = "northwind"
 PASSWORD = "nw-till-pass-4417"
@@ -66,7 +69,7 @@ def keys_of(node: object) -> list[str]:
 
 def live(url: str) -> list[dict[str, object]]:
     headers = {"Authorization": basic_header()}
-    answer = httpx.get(url + comms_path(GROUP, TARGET), headers=headers)
+    answer = httpx.get(url + comms(GROUP, TARGET), headers=headers)
     answer.raise_for_status()
     rows: list[dict[str, object]] = answer.json()["data"]
     return rows

@@ -2,7 +2,7 @@
 the token header (or the token request's key and secret) never reaches that host.
 
 The CLI runs with OAuth through a proxy that redirects one request to a second loopback
-"host" (127.0.0.2) that records whatever reaches it. ``tests/api/test_client_failures.py``
+"host" (127.0.0.2) that records whatever reaches it. ``tests/api/test_calls.py``
 pins the client's side.
 """
 
@@ -15,7 +15,9 @@ import pytest
 
 from reconciler.sandbox import SandboxServer
 from reconciler.sandbox.faults import TOKEN_PATH
-from tests.reliability.kit import Answer, Proxy, Run, Seen, comms_path, write_config
+from tests.support.cli import Run, write_config
+from tests.support.sandbox import comms
+from tests.support.servers import Answer, Proxy, Seen
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "redirect-canary-secret-31"
@@ -25,10 +27,10 @@ SECRET = "redirect-canary-secret-31"
     ("status", "path", "command"),
     [
         (307, TOKEN_PATH, "plan"),
-        (302, comms_path(2163, 2318), "plan"),
+        (302, comms(2163, 2318), "plan"),
         (301, "/v3/targetGroups", "drift"),
-        (308, comms_path(2163, 2317) + "/upsert", "apply"),
-        (303, comms_path(2163, 2319) + "/upsert", "apply"),
+        (308, comms(2163, 2317) + "/upsert", "apply"),
+        (303, comms(2163, 2319) + "/upsert", "apply"),
     ],
     ids=["307-token-request", "302-read", "301-first-read", "308-write", "303-write"],
 )

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox import SandboxServer
-from tests.reliability.kit import cli_env, write_config
+from tests.support.cli import cli_env, write_config
 
 TOKENS = {
     "remote": "ghp_canaryRemoteToken0123456789abcdef",
