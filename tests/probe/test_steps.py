@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.contract import Contract, read_contract_file
-from tests.probe.conftest import SCRATCH_ARGS, Run, Start, active_probe_rows, journal_file
+from tests.probe.conftest import Start
+from tests.support.cli import Run
+from tests.support.probe import SCRATCH_ARGS, active_probe_rows, journal_file
 
 # dialect(s) -> {question: how its answer starts}, and the contract settings that differ.
 EXPECTED: dict[tuple[str, ...], tuple[dict[str, str], dict[str, object]]] = {

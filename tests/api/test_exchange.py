@@ -14,7 +14,7 @@ from reconciler.api.settings import ClientSettings
 from reconciler.errors import AmbiguousWriteError, ApiValidationError, AuthError
 from reconciler.sandbox import Fault, SandboxServer
 from tests.conftest import SandboxFactory
-from tests.probe.conftest import PASSWORD
+from tests.support.cli import PASSWORD
 
 UPSERT = "/v3/targetGroups/2185/targets/2501/communications/upsert"
 

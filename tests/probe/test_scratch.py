@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.probe.conftest import Run, Start, active_probe_rows, journal_file, rows, upserts
+from reconciler.sandbox import SandboxServer
+from tests.probe.conftest import Start
+from tests.support.cli import Run
+from tests.support.probe import active_probe_rows, journal_file, rows, upserts
 
 
-def _nothing_written(server: object, repo: Path) -> None:
-    assert upserts(server) == []  # type: ignore[arg-type]
+def _nothing_written(server: SandboxServer, repo: Path) -> None:
+    assert upserts(server) == []
     assert not (repo / ".reconciler" / "contract-test.json").exists()
     assert not journal_file(repo).exists()
 

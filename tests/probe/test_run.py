@@ -1,18 +1,17 @@
-"""``reconciler probe`` on the default sandbox: every answer is as assumed (exit 0), the contract
-file holds the defaults and the evidence, and the scratch target keeps no active row of it."""
+"""``run_probe`` through the CLI on the default sandbox: every answer is as assumed (exit 0), the
+contract file holds the defaults and the evidence, and the scratch target keeps no active row of
+the probe."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from reconciler.contract import Contract, read_contract_file
-from tests.probe.conftest import (
+from tests.probe.conftest import Start
+from tests.support.cli import Run
+from tests.support.probe import (
     SCRATCH_ARGS,
-    Run,
-    Start,
     active_probe_rows,
-    contract_file,
     journal_file,
     rows,
     upserts,
@@ -58,16 +57,6 @@ def test_default_sandbox_answers_every_question_as_assumed(
     assert not journal_file(repo).exists()
 
 
-def test_json_format_prints_the_contract_document_the_file_holds(
-    start: Start, cli: Run, repo: Path
-) -> None:
-    start()
-    code, out, err = cli(*SCRATCH_ARGS, "--format", "json")
-    assert (code, err) == (0, "")
-    assert json.loads(out) == contract_file(repo)
-    assert contract_file(repo)["contract"] == Contract().model_dump()
-
-
 def test_names_work_as_well_as_ids_and_the_channel_can_be_chosen(start: Start, cli: Run) -> None:
     server = start()
     code, out, _ = cli(
@@ -95,11 +84,3 @@ def test_a_second_probe_on_the_same_target_uses_fresh_types_and_cleans_up_again(
     assert code == 0
     assert "rows of types CHANGE and REMINDER" in out  # START and FINISH have inactive rows
     assert active_probe_rows(server) == []
-
-
-def test_a_bad_format_is_a_usage_error_before_any_request(start: Start, cli: Run) -> None:
-    server = start()
-    code, _, err = cli(*SCRATCH_ARGS, "--format", "markdown")
-    assert code == 1
-    assert err == "error: --format must be one of text, json, not 'markdown'\n"
-    assert server.store.request_log() == []
