@@ -15,7 +15,7 @@ from typing import Protocol
 from reconciler.api.wire import Channel, Communication, Target, TargetGroup
 from reconciler.config import Settings
 from reconciler.desired import DesiredTarget
-from reconciler.errors import ApiError, AuthError, PermissionDenied, ValidationFailed
+from reconciler.errors import ApiError, AuthError, PermissionDenied, PlanError, ValidationFailed
 from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.plan import Plan, TargetPlan
 from reconciler.planner import LiveRead, ReadFailure, assemble_plan, plan_target
@@ -115,6 +115,13 @@ async def make_run_plan(
     finally:
         await _cancel([*batches, *workers])
         await resolver.close()
+    # A failed read is never "nothing there": should a target ever go missing between queue
+    # and plan (a lost failure, as once happened in a race), the run fails instead of omitting it.
+    if missing := sorted(queued - planned.keys()):
+        shown = ", ".join(f"{g}/{t}" for g, t in missing)
+        raise PlanError(
+            f"internal error: target(s) {shown} were read but not planned; nothing planned"
+        )
 
     return assemble_plan(
         planned.values(), settings.environment, now, channels=resolver.channel_names
@@ -152,19 +159,33 @@ def _in_shard(ref: tuple[int, int], shard: tuple[int, int] | None) -> bool:
 
 class _Failures:
     """The pipeline's tasks, and the first of them to fail: the cause. Later failures are
-    usually its echoes (a request refused as "not sent" after a 403, say) and are not shown."""
+    usually its echoes (a request refused as "not sent" after a 403, say) and are not shown.
+
+    A failure is recorded inside the failing task, in the step that raises it, so a task that
+    is done has always had its failure recorded. A done callback would run a step later, after
+    a waiter woken by another task's end may already have seen this one done too: the run then
+    ended as if nothing had failed, without that task's target (issue 10 case 3).
+    """
 
     def __init__(self) -> None:
         self.first: BaseException | None = None
 
     def watch(self, coroutine: Coroutine[object, object, None]) -> asyncio.Future[None]:
-        task = asyncio.ensure_future(coroutine)
-        task.add_done_callback(self._note)
+        task = asyncio.ensure_future(self._recorded(coroutine))
+        # A task cancelled before its first step never awaited ``coroutine``: close it, or
+        # Python warns "never awaited" on stderr. (Closing a finished coroutine does nothing.)
+        task.add_done_callback(lambda _: coroutine.close())
         return task
 
-    def _note(self, task: asyncio.Future[None]) -> None:
-        if self.first is None and not task.cancelled() and task.exception() is not None:
-            self.first = task.exception()
+    async def _recorded(self, coroutine: Coroutine[object, object, None]) -> None:
+        try:
+            await coroutine
+        except asyncio.CancelledError:  # cancelled by the run: no failure of its own
+            raise
+        except BaseException as exc:
+            if self.first is None:
+                self.first = exc
+            raise
 
     async def wait(
         self, tasks: Sequence[asyncio.Future[None]], *, also: Sequence[asyncio.Future[None]] = ()

@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_helpers import BASIC, assert_error, comms, element, upsert
 
 from reconciler.cli import main
 from reconciler.errors import UsageError
 from reconciler.sandbox import IN_PROCESS_URL, SandboxServer, create_app, in_process_transport
 from reconciler.sandbox.dialects import DIALECTS
 from reconciler.sandbox.store import open_store
+from tests.support.sandbox import BASIC, assert_error, comms, element, upsert
 
 Connect = Callable[..., httpx.Client]
 EMAIL, SMS, PUSH = 2, 1, 3
