@@ -11,9 +11,9 @@ from reconciler.errors import ApiError
 from reconciler.probe.evidence import Row, rows_of, whole
 from reconciler.probe.failures import ProbeError
 from reconciler.probe.journal import Journal
-from reconciler.probe.prober import refused, why
 from reconciler.probe.questions import Cleanup, Leftover
 from reconciler.probe.scratch import communications_path
+from reconciler.probe.traffic import refused, why
 
 
 async def _read(client: CapillaryClient, path: str) -> list[Row]:

@@ -22,10 +22,10 @@ from reconciler.probe.journal import (
     remove_journal,
     write_journal,
 )
-from reconciler.probe.prober import Prober
 from reconciler.probe.questions import Cleanup, ProbeReport, ProbeRequest
 from reconciler.probe.scratch import Scratch, find_scratch
 from reconciler.probe.steps import Steps
+from reconciler.probe.traffic import Prober
 
 MARKER = "reconciler probe"
 

@@ -12,9 +12,9 @@ from typing import Literal
 from reconciler.contract import Contract
 from reconciler.probe.evidence import Row, element, rows_of
 from reconciler.probe.failures import ProbeError
-from reconciler.probe.prober import Prober, refused, why
 from reconciler.probe.questions import CONSEQUENCES, Answer, QuestionId
 from reconciler.probe.scratch import Scratch, sender_for
+from reconciler.probe.traffic import Prober, refused, why
 
 INVALID_TYPE = "RECONCILER_PROBE_INVALID"
 UNKNOWN_FIELD = "reconcilerProbeUnknownField"

@@ -1,4 +1,4 @@
-"""The prober's requests, over HTTP against the sandbox: the journal holds a write's keys before
+"""The probe's traffic, over HTTP against the sandbox: the journal holds a write's keys before
 it is sent and the rows it made after; a read's evidence shows the probe's rows only; under a
 replacing server every array carries the target's own rows."""
 
@@ -18,7 +18,7 @@ from reconciler.api.settings import ClientSettings
 from reconciler.probe.evidence import element, rows_of
 from reconciler.probe.failures import ProbeError
 from reconciler.probe.journal import Journal, read_journal
-from reconciler.probe.prober import Prober
+from reconciler.probe.traffic import Prober
 from reconciler.sandbox import SandboxServer
 from tests.support.cli import PASSWORD, USERNAME
 
