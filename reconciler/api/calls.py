@@ -44,6 +44,23 @@ M = TypeVar("M")
 _TRACE_EXTENSION = "reconciler.trace"
 
 
+@dataclass(frozen=True)
+class RawAnswer:
+    """An answer kept as it came (``Caller.call(raw=True)``): a 2xx, or a 4xx that is the
+    server's deliberate word on the request (not 401, 403 or 429, which stay errors)."""
+
+    status: int
+    content: bytes
+
+
+# 4xx answers that fail a raw call all the same: the credentials, or a throttle to wait out.
+_NOT_RAW = frozenset({401, 403, 429})
+
+
+def _kept_raw(status: int) -> bool:
+    return 200 <= status < 300 or (400 <= status < 500 and status not in _NOT_RAW)
+
+
 @dataclass
 class _Trace:
     """What happened to one attempt on the wire; filled in by the request hook."""
@@ -113,14 +130,20 @@ class Caller:
         slash, query or fragment (``check_endpoint``); the paths are ours, ids only."""
         return httpx.URL(self.settings.base_url + path)
 
-    async def call(self, method: str, path: str, *, body: bytes | None = None) -> object:
-        """The envelope's ``data`` for ``method path``, after as many attempts as allowed."""
+    async def call(
+        self, method: str, path: str, *, body: bytes | None = None, raw: bool = False
+    ) -> object:
+        """The envelope's ``data`` for ``method path``, after as many attempts as allowed.
+
+        With ``raw`` a ``RawAnswer`` instead: a 2xx or a deliberate 4xx is returned as it came,
+        unread; everything else (5xx, transport errors, 401, 403, 429) is retried and fails as
+        without it."""
         write = body is not None
         self.stats.calls += 1
         url = self.url(path)
 
         async def attempt(number: int) -> object:
-            return await self._attempt(method, path, url, body, write=write, number=number)
+            return await self._attempt(method, path, url, body, write=write, number=number, raw=raw)
 
         try:
             return await run_with_retries(
@@ -190,6 +213,7 @@ class Caller:
         *,
         write: bool,
         number: int,
+        raw: bool = False,
     ) -> object:
         self._check_fatal(method, path)
         self.breaker.check(method, path)
@@ -229,10 +253,13 @@ class Caller:
             except Exception as exc:  # e.g. an in-process app crashing: still an ApiError
                 failure = classify_unexpected(exc, write=write, sent=trace.sent)
             else:
-                try:
-                    data = classify(response, write=write, now=self._wall_clock())
-                except AttemptFailure as raised:
-                    failure = raised
+                if raw and _kept_raw(response.status_code):
+                    data = RawAnswer(response.status_code, response.content)
+                else:
+                    try:
+                        data = classify(response, write=write, now=self._wall_clock())
+                    except AttemptFailure as raised:
+                        failure = raised
             self._feedback(failure, started)
         if failure is not None:
             raise failure  # outside the except blocks: no httpx exception rides along as context

@@ -10,15 +10,18 @@ import asyncio
 import json
 import operator
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import httpx
 from pydantic import TypeAdapter
 
-from reconciler.api.calls import Caller
+from reconciler.api.calls import Caller, RawAnswer
+from reconciler.api.envelope import excerpt
 from reconciler.api.ownership import describe_foreign, foreign_row
 from reconciler.api.settings import ClientSettings, is_localhost_subdomain
 from reconciler.api.wire import Channel, Communication, CommunicationWrite, Target, TargetGroup
@@ -32,6 +35,22 @@ _TARGETS: TypeAdapter[list[Target]] = TypeAdapter(list[Target])
 _CHANNELS: TypeAdapter[list[Channel]] = TypeAdapter(list[Channel])
 _COMMUNICATIONS: TypeAdapter[list[Communication]] = TypeAdapter(list[Communication])
 _COMMUNICATION: TypeAdapter[Communication] = TypeAdapter(Communication)
+# What ``exchange`` may be pointed at: an API path of ids and names, no query, no dot segment.
+_EXCHANGE_PATH = re.compile(r"/v3(?:/[A-Za-z0-9_-]+)+")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its answer as they were: the evidence ``reconciler probe`` shows.
+
+    ``request_body`` is the JSON value sent (None for a read); ``response_body`` the JSON
+    value answered, or, for a body that is not JSON, a short scrubbed excerpt of it."""
+
+    method: str
+    path: str
+    status: int
+    request_body: object
+    response_body: object
 
 
 class CapillaryClient:
@@ -138,11 +157,32 @@ class CapillaryClient:
         self, group_id: int, target_id: int, write: CommunicationWrite
     ) -> Communication:
         """Send one communication as a single JSON object, for an API whose upsert takes no
-        array (SPEC §9, contract ``body: object``); the same rules as ``upsert_communications``."""
+        array (contract ``body: object``); the same rules as ``upsert_communications``."""
         path = f"{_communications_path(group_id, target_id)}/upsert"
         body = json.dumps(write.to_body(), separators=(",", ":")).encode()
         data = await self._calls.call("POST", path, body=body)
         return self._calls.parse(_COMMUNICATION, data, "POST", path, write=True)
+
+    async def exchange(
+        self, method: Literal["GET", "POST"], path: str, body: object = None
+    ) -> Exchange:
+        """Send one request and return its status and body as they are, a 4xx included, through
+        the same authentication, limits and retries as every call (for evidence, not for state).
+
+        401, 403, 429 and failures that retries do not overcome still raise their ``ApiError``;
+        a POST that may have been committed raises ``AmbiguousWriteError``, never resent."""
+        if not _EXCHANGE_PATH.fullmatch(path):
+            raise ApiValidationError(f"not an API path: {path!r}")
+        content = None
+        if method == "POST":
+            content = json.dumps(body, separators=(",", ":")).encode()
+        answer = await self._calls.call(method, path, body=content, raw=True)
+        assert isinstance(answer, RawAnswer)
+        try:
+            parsed: object = json.loads(answer.content)
+        except (ValueError, UnicodeDecodeError):
+            parsed = excerpt(answer.content, 300)
+        return Exchange(method, path, answer.status, body if method == "POST" else None, parsed)
 
     async def _read(self, adapter: TypeAdapter[M], path: str, *, listing: bool = False) -> M:
         data = await self._calls.call("GET", path)

@@ -1,6 +1,6 @@
 """The command line (SPEC §5): the typer app, ``main(argv) -> int`` and the ``run`` entry point.
 
-One module per command (``validate``, ``plan``, ``apply``, ``export``, ``sandbox``), each a thin
+One module per command (``validate``, ``plan``, ``apply``, ``export``, ``probe``, ``sandbox``), each a thin
 typed function over the library; ``main`` is the one place that turns errors into ``error:``
 lines and ``ExitCode``s. Every byte goes out through the run's console.
 """
@@ -18,7 +18,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from reconciler import __version__
-from reconciler.cli import apply, export, plan, sandbox, validate
+from reconciler.cli import apply, export, plan, probe, sandbox, validate
 from reconciler.cli.context import RunContext, state
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
@@ -73,6 +73,7 @@ app.command()(plan.plan)
 app.command(help=plan.DRIFT_HELP)(plan.drift)
 app.command(help=apply.HELP)(apply.apply)
 app.command()(export.export)
+app.command(help=probe.HELP)(probe.probe)
 app.add_typer(sandbox.sandbox_app, name="sandbox")
 
 

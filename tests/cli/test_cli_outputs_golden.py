@@ -89,6 +89,7 @@ def test_help_texts_are_unchanged() -> None:
         "drift",
         "apply",
         "export",
+        "probe",
         "sandbox",
         "sandbox serve",
         "sandbox reset",

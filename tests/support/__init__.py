@@ -3,6 +3,7 @@
 - ``cli``: running ``reconciler`` in process or as a real process, and the repository it runs in;
 - ``manifests``: manifest documents written by a test;
 - ``sandbox``: requests to the sandbox and checks of its state and request log;
+- ``probe``: the probe's scratch target, and what a probe left on it and in the repository;
 - ``client``: driving one ``CapillaryClient``: settings, fake time, scripted transports;
 - ``servers``: loopback HTTP servers that answer from a script or sit in front of the sandbox;
 - ``fake_capillary``: a small Capillary written in the test, whose upsert a test overrides;
