@@ -95,6 +95,10 @@ _COMMON: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("Unknown target group or target")}
 _WRITE: dict[int | str, dict[str, Any]] = {
     403: _error("The credentials may not write"),
+    413: {
+        "description": "The body is larger than 8 MiB (refused before it is read)",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
     415: _error("Content-Type is not application/json"),
 }
 
