@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.errors import ConfigError
+from reconciler.localstate import read_state, write_state
 
 CONTRACT_FILE_VERSION: Literal[1] = 1
-MAX_CONTRACT_BYTES = 1 << 20
 
 Origin = Literal["assumed", "file", "config"]
 
@@ -105,32 +105,18 @@ def contract_path(root: Path, environment: str) -> Path:
 
 def read_contract_file(path: Path) -> ContractFile | None:
     """The file at ``path``, or None when there is none; anything unreadable is a ConfigError."""
-    try:
-        if not path.is_file():
-            return None
-        if path.stat().st_size > MAX_CONTRACT_BYTES:
-            raise ConfigError(f"{path}: contract file is larger than 1 MiB")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the contract file: {exc.strerror}") from None
-    try:
-        return ContractFile.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "file"
+    found, problem = read_state(path, ContractFile, "contract file")
+    if problem is not None:
         raise ConfigError(
-            f"{path}: not a contract file written by `reconciler probe` ({where}: {first['msg']}); "
+            f"{path}: not a contract file written by `reconciler probe` ({problem}); "
             "run `reconciler probe` again or delete it"
-        ) from None
+        )
+    return found
 
 
 def write_contract_file(path: Path, document: ContractFile) -> None:
     """Write atomically (a temporary file renamed over the old one), sorted and indented."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(text, encoding="utf-8")
-    scratch.replace(path)
+    write_state(path, document)
 
 
 def active_contract(

@@ -7,12 +7,11 @@ files; the writes go through ``execute.Applier.send``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from reconciler.api.wire import Communication, CommunicationWrite
 from reconciler.applier.canary import Violation
@@ -20,9 +19,8 @@ from reconciler.applier.execute import Applier, _Inconsistent
 from reconciler.applier.outcomes import TargetOutcome
 from reconciler.applier.verify import known_keys
 from reconciler.errors import ApiError, ConfigError
+from reconciler.localstate import read_state, write_state
 from reconciler.plan import Snapshot, TargetPlan
-
-MAX_RECORD_BYTES = 1 << 20
 
 
 class RepairRecord(BaseModel):
@@ -89,29 +87,17 @@ def record_lost_fields(
 
 def read_repair(path: Path) -> RepairRecord | None:
     """The record at ``path``, or None when there is none; anything unreadable is a ConfigError."""
-    try:
-        if not path.is_file():
-            return None
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            raise ConfigError(f"{path}: canary record is larger than 1 MiB")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the canary record: {exc.strerror}") from None
-    try:
-        return RepairRecord.model_validate_json(raw)
-    except ValidationError:
+    record, problem = read_state(path, RepairRecord, "canary record")
+    if problem is not None:
         raise ConfigError(
             f"{path}: not a canary record written by `reconciler apply`; delete it if the "
             "server fields it lists need no repair"
-        ) from None
+        )
+    return record
 
 
 def write_repair(path: Path, record: RepairRecord) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(text, encoding="utf-8")
-    scratch.replace(path)
+    write_state(path, record)
 
 
 def restoring_writes(

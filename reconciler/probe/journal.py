@@ -5,15 +5,13 @@ rows are found and cleaned up by the next one. Owns the file only; sends nothing
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.errors import ConfigError
-
-MAX_JOURNAL_BYTES = 1 << 20
+from reconciler.localstate import read_state, write_state
 
 
 def journal_path(root: Path, environment: str) -> Path:
@@ -58,30 +56,18 @@ class Journal(BaseModel):
 def read_journal(path: Path) -> Journal | None:
     """The journal at ``path``, None when there is none; an unreadable one is a ConfigError
     (deleting it blindly could leave a probe's rows active, so the user decides)."""
-    try:
-        if not path.is_file():
-            return None
-        if path.stat().st_size > MAX_JOURNAL_BYTES:
-            raise ConfigError(f"{path}: probe journal is larger than 1 MiB")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the probe journal: {exc.strerror}") from None
-    try:
-        return Journal.model_validate_json(raw)
-    except ValidationError:
+    journal, problem = read_state(path, Journal, "probe journal")
+    if problem is not None:
         raise ConfigError(
             f"{path}: not a probe journal; check the scratch target for active rows whose "
             "message starts with 'reconciler probe', then delete the file"
-        ) from None
+        )
+    return journal
 
 
 def write_journal(path: Path, journal: Journal) -> None:
     """Write atomically: a temporary file renamed over the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(journal.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(text, encoding="utf-8")
-    scratch.replace(path)
+    write_state(path, journal)
 
 
 def remove_journal(path: Path) -> None:

@@ -1,0 +1,44 @@
+"""The small JSON files the tool keeps under ``.reconciler/`` (contract, probe journal, canary
+record): read with a size cap and one clear error, written atomically. No network, no policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from reconciler.errors import ConfigError
+
+MAX_STATE_BYTES = 1 << 20
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_state(path: Path, model: type[M], what: str) -> tuple[M | None, str | None]:
+    """``(document, None)``; ``(None, None)`` when there is no file; ``(None, why)`` when the
+    file is not a valid ``model`` (the caller words what to do). Unreadable: ConfigError."""
+    try:
+        if not path.is_file():
+            return None, None
+        if path.stat().st_size > MAX_STATE_BYTES:
+            raise ConfigError(f"{path}: {what} is larger than 1 MiB")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    try:
+        return model.model_validate_json(raw), None
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "file"
+        return None, f"{where}: {first['msg']}"
+
+
+def write_state(path: Path, document: BaseModel) -> None:
+    """Write atomically (a temporary file renamed over the old one), sorted and indented."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    scratch = path.with_name(f".{path.name}.tmp")
+    scratch.write_text(text, encoding="utf-8")
+    scratch.replace(path)
