@@ -39,8 +39,10 @@ class Contract(BaseModel):
     keepsServerFields: bool = Field(
         True, description="an update that omits configs (and other server fields) keeps them"
     )
-    body: Literal["array", "object"] = Field(
-        "array", description="the upsert takes an array of communications, or one object"
+    body: Literal["array", "object", "single"] = Field(
+        "array",
+        description="the upsert takes an array of communications, one object, or an array "
+        "applied only in part (single: one-element arrays, one request per communication)",
     )
 
     def differences(self) -> list[str]:
@@ -62,7 +64,7 @@ class ContractSettings(BaseModel):
     match: Literal["id", "key", "type"] | None = None
     inactiveRowsVisible: bool | None = None
     keepsServerFields: bool | None = None
-    body: Literal["array", "object"] | None = None
+    body: Literal["array", "object", "single"] | None = None
 
     def stated(self) -> dict[str, object]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -120,12 +122,28 @@ def write_contract_file(path: Path, document: ContractFile) -> None:
 
 
 def active_contract(
-    root: Path, environment: str, stated: ContractSettings | None = None
+    root: Path,
+    environment: str,
+    stated: ContractSettings | None = None,
+    *,
+    endpoint: str | None = None,
 ) -> ActiveContract:
     """The one decision: the probed file's contract, with any setting reconciler.yaml states on
-    top (the user's explicit word wins); neither present means the assumptions, unproven."""
+    top (the user's explicit word wins); neither present means the assumptions, unproven.
+
+    A file probed against another endpoint (or environment) than the one a run uses proves
+    nothing about it, and is refused rather than trusted.
+    """
     path = contract_path(root, environment)
     found = read_contract_file(path)
+    if found is not None and (
+        found.environment != environment or (endpoint is not None and found.endpoint != endpoint)
+    ):
+        raise ConfigError(
+            f"{path}: probed on {found.environment!r} at {found.endpoint}, but this run uses "
+            f"{environment!r} at {endpoint or 'another endpoint'}: run `reconciler probe` "
+            "against this endpoint, or delete the file"
+        )
     base = found.contract if found is not None else Contract()
     overrides = stated.stated() if stated is not None else {}
     contract = base.model_copy(update=overrides) if overrides else base

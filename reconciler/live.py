@@ -47,7 +47,9 @@ class Selection:
 
 def run_contract(settings: Settings) -> ActiveContract:
     """The API contract this run honours (SPEC §9): the one place a command learns it."""
-    return active_contract(settings.root, settings.environment, settings.env.contract)
+    return active_contract(
+        settings.root, settings.environment, settings.env.contract, endpoint=settings.env.endpoint
+    )
 
 
 async def _read(client: Reader, ref: tuple[int, int]) -> LiveRead:

@@ -146,7 +146,7 @@ class Plan(_Model):
     def upsert_requests(self) -> int:
         """The upsert requests apply sends (SPEC §6): one per changed target, or one per
         changed communication when the API takes one object per request."""
-        if self.contract is not None and self.contract.body == "object":
+        if self.contract is not None and self.contract.body != "array":
             return sum(1 for change in self.changes() if change.is_write)
         return len(self.changed_targets)
 

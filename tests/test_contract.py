@@ -77,3 +77,12 @@ def test_the_contract_file_is_committable() -> None:
     assert ignored.returncode == 1
     lock = subprocess.run(["git", "check-ignore", "-q", ".reconciler/apply.lock"], cwd=root)
     assert lock.returncode == 0
+
+
+def test_a_file_probed_against_another_endpoint_is_refused(tmp_path: Path) -> None:
+    """A contract proves nothing about another server: no silent use, and no silent canary off."""
+    _probed(tmp_path, body="object")
+    here = "https://eu.api.capillarytech.com"
+    assert active_contract(tmp_path, "prod", endpoint=here).contract.body == "object"
+    with pytest.raises(ConfigError, match=r"probed on 'prod' at https://eu\.api\..*this run uses"):
+        active_contract(tmp_path, "prod", endpoint="https://apac2.api.capillarytech.com")

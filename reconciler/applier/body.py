@@ -14,10 +14,10 @@ from reconciler.plan import Snapshot
 
 def contract_problem(contract: Contract) -> str | None:
     """Why apply cannot honour ``contract`` at all, or None."""
-    if contract.upsert == "replace" and contract.body == "object":
+    if contract.upsert == "replace" and contract.body != "array":
         return (
             "the API contract says the upsert replaces a target's whole set (upsert: replace) "
-            "and takes one communication per request (body: object): every request would "
+            "and takes one communication per request (body: object or single): every request would "
             "deactivate the rest of the target, so apply refuses to write; check the contract "
             "with `reconciler probe`"
         )
@@ -49,7 +49,7 @@ def request_bodies(
         body = [_echoed(w, by_id.get(w.id)) if w.id is not None else w for w in body]
     if not body:
         return []
-    if contract.body == "object":
+    if contract.body != "array":  # one communication per request
         return [[w] for w in body]
     return [body]
 

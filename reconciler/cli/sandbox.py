@@ -38,7 +38,8 @@ def sandbox_serve(
             "--dialect",
             metavar="<name>",
             help="Emulate another reading of the API (repeatable): replace-set, key-match, "
-            "type-match, hide-inactive, drop-server-fields, string-ids, object-body.",
+            "type-match, hide-inactive, drop-server-fields, string-ids, object-body, "
+            "first-element.",
         ),
     ] = None,
 ) -> int:

@@ -100,6 +100,7 @@ async def run_probe(
     else:
         write_journal(journal_file, journal)
     contract = steps.contract()
+    target_file = contract_path(settings.root, settings.environment)
     answers = [steps.answers[q] for q in sorted(steps.answers)]
     document = ContractFile(
         environment=settings.environment,
@@ -110,8 +111,10 @@ async def run_probe(
         contract=contract,
         answers=[a.to_json(prober.evidence) for a in answers],
     )
-    target_file = contract_path(settings.root, settings.environment)
-    write_contract_file(target_file, document)
+    if cleanup.complete:
+        # A probe that could not clean up did not end as it should: its answers are shown, but
+        # no contract is written that would switch off apply's canary on this org.
+        write_contract_file(target_file, document)
     return ProbeReport(
         environment=settings.environment,
         endpoint=_endpoint(settings),

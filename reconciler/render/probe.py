@@ -47,7 +47,13 @@ def render_probe_text(report: ProbeReport) -> str:
     out.append(f"Clean-up: {_cleanup(report.cleanup)}")
     settings = report.contract.differences()
     contract = "as assumed" if not settings else ", ".join(settings)
-    out.append(f"Contract ({contract}) written to {report.contract_file}.")
+    if report.cleanup.complete:
+        out.append(f"Contract ({contract}) written to {report.contract_file}.")
+    else:
+        out.append(
+            f"Contract ({contract}) NOT written: the clean-up did not finish, so apply keeps "
+            "its canary; run `reconciler probe` again once the rows above are inactive."
+        )
     text = "\n".join(line.rstrip() for line in out) + "\n"
     return neutralize_commands(text)
 

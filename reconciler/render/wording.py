@@ -176,7 +176,7 @@ def summary_line(plan: Plan, mode: Mode) -> str:
         f"Plan: {total.create} to create, {total.update} to update, "
         f"{total.deactivate} to deactivate, {total.noop} unchanged across {readable}"
     )
-    if plan.contract is not None and plan.contract.body == "object":
+    if plan.contract is not None and plan.contract.body != "array":
         # The API takes one communication per request: apply's request count says so.
         line += f", in {plural(plan.upsert_requests, 'upsert request')} (one per communication)"
     return line + "."

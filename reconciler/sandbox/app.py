@@ -206,6 +206,7 @@ def _upsert(
     context = _context(request)
     one = isinstance(body, UpsertElement)  # object-body: a single object in, one out
     elements = [body] if isinstance(body, UpsertElement) else body
+    elements = elements[:1] if context.dialect.first_element else elements  # rest dropped
     stored = context.store.upsert(
         targetGroupId, targetId, elements, principal.actor, dialect=context.dialect
     )

@@ -32,10 +32,12 @@ DIALECTS = {
     "drop-server-fields": "rows carry configs; an update without configs empties them",
     "string-ids": "ids and channelId come back as JSON strings of digits",
     "object-body": "the upsert takes one JSON object; an array is a 400",
+    "first-element": "the upsert stores only the first element of an array and answers 200",
 }
 # Pairs no server could speak at once, and why.
 _INCOMPATIBLE = {
     frozenset({"key-match", "type-match"}): "a server matches rows on one key, not two",
+    frozenset({"first-element", "object-body"}): "an object body has no second element",
     frozenset({"replace-set", "object-body"}): (
         "a one-object body that replaces the target's whole set would leave at most one "
         "active communication on every target"
@@ -73,6 +75,10 @@ class Dialect:
         if "type-match" in self.names:
             return "type"
         return "id"
+
+    @property
+    def first_element(self) -> bool:
+        return "first-element" in self.names
 
     @property
     def replace_set(self) -> bool:

@@ -415,7 +415,7 @@ def test_object_body_with_key_match_matches_one_object_by_key(connect: Connect) 
         (
             ["replace-set", "merge"],
             "unknown sandbox dialect 'merge'; choose from replace-set, key-match, type-match, "
-            "hide-inactive, drop-server-fields, string-ids, object-body",
+            "hide-inactive, drop-server-fields, string-ids, object-body, first-element",
         ),
     ],
 )

@@ -23,6 +23,7 @@ DIALECT_CONTRACTS: dict[str, dict[str, object]] = {
     "drop-server-fields": {"keepsServerFields": False},
     "string-ids": {},  # read tolerantly: nothing to honour
     "object-body": {"body": "object"},
+    "first-element": {"body": "single"},
 }
 DEMO_TARGETS = [(2163, 2317), (2163, 2318), (2163, 2319), (2170, 2401), (2170, 2402)]
 UNDECLARED_GROUP = 2185  # Anniversary Club: run in the UI, no manifest names it
