@@ -16,6 +16,7 @@ from reconciler.api.wire import Channel, Communication, Target, TargetGroup
 from reconciler.config import Settings
 from reconciler.desired import DesiredTarget
 from reconciler.errors import ApiError, AuthError, PermissionDenied, ValidationFailed
+from reconciler.lint.engine import LintOptions, Located, lint_entries
 from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.plan import Plan, TargetPlan
 from reconciler.planner import LiveRead, ReadFailure, assemble_plan, plan_target
@@ -62,6 +63,7 @@ async def make_run_plan(
     parallelism: int,
     now: datetime | None = None,
     keep_live: dict[tuple[int, int], list[Communication]] | None = None,
+    lint_warnings: list[Located] | None = None,
 ) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
@@ -73,9 +75,13 @@ async def make_run_plan(
 
     With ``keep_live``, the live state of each target that has changes is kept there: apply's
     post-write check needs the ids of every row the write was planned against (issue 14).
+
+    The selected documents are linted first: a lint error fails the run like a validation
+    error, before any request; ``lint_warnings`` receives the warnings (issue 17).
     """
     now = now or datetime.now(UTC)
     files = _load_selected(settings, selection)
+    _lint(settings, files, lint_warnings)
     resolver = Resolver(client, group_filter=selection.target_group)
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
@@ -143,6 +149,17 @@ def _load_selected(settings: Settings, selection: Selection) -> list[list[Loaded
     if problems:
         raise ValidationFailed(problems)
     return files
+
+
+def _lint(
+    settings: Settings, files: list[list[LoadedDocument]], warnings: list[Located] | None
+) -> None:
+    found = lint_entries((d for f in files for d in f), LintOptions.of(settings.env))
+    errors = [d for _, d in found if d.is_error]
+    if errors:
+        raise ValidationFailed(errors)
+    if warnings is not None:
+        warnings.extend(found)
 
 
 def _in_shard(ref: tuple[int, int], shard: tuple[int, int] | None) -> bool:
