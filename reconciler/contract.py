@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.errors import ConfigError
 
-
 CONTRACT_FILE_VERSION: Literal[1] = 1
 MAX_CONTRACT_BYTES = 1 << 20
 
