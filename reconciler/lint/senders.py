@@ -58,11 +58,9 @@ def plain_address(sender: str) -> bool:
     if len(sender) > 254 or not _PLAIN_ADDRESS.fullmatch(sender):
         return False
     local, _, domain = sender.rpartition("@")
-    return (
-        len(local) <= 64
-        and len(domain) <= 253
-        and domain.rsplit(".", 1)[-1].lower() not in _SPECIAL_USE
-    )
+    if len(local) > 64 or len(domain) > 253 or "--" in domain:  # "xn--": IDNA rules apply
+        return False
+    return domain.rsplit(".", 1)[-1].lower() not in _SPECIAL_USE
 
 
 @lru_cache(maxsize=4096)
