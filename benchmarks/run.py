@@ -10,7 +10,7 @@ The plan scenario also times ``bare_reads.py`` (a bare httpx loop) on the same s
 fastest these reads go on this machine, whatever the client.
 
 Usage: python benchmarks/run.py [--quick] [--only NAME ...] [--markdown FILE]
-Scenarios: startup, plan, apply, naive, ratelimit, scale (default: all, about 3 minutes;
+Scenarios: startup, plan, apply, naive, ratelimit, scale, lint (default: all, about 3 minutes;
 ``--quick`` about 1 minute).
 """
 
@@ -416,12 +416,53 @@ def scale_scenario(report: Report, work: Path, sizes: Sizes) -> None:
     )
 
 
+LINT_RUNS = 9  # of each, alternating, so that a drift of the machine's speed hits both alike
+
+
+def lint_scenario(report: Report, work: Path, sizes: Sizes) -> None:
+    """Issue 17, acceptance 5: lint adds at most 20% to ``validate``'s wall time on 1,000
+    manifests of 4 communications each (one file per manifest, so each is read and linted as
+    a file of its own)."""
+    del sizes  # the figure is for 1,000 manifests, quick or not
+    targets = 1000
+    print(f"== lint: validate with and without lint, {targets} manifests × 4 communications")
+    workload = make_workload(work / "lint", targets)
+    for group_file in sorted(workload.manifests.glob("group-*.yaml")):
+        for n, document in enumerate(group_file.read_text().split("---\n")):
+            (workload.manifests / f"{group_file.stem}-{n:03d}.yaml").write_text(document)
+        group_file.unlink()
+    with_lint: list[Run] = []
+    without: list[Run] = []
+    for _ in range(LINT_RUNS):
+        without.append(measure(reconciler("validate", "--no-lint"), workload.root))
+        with_lint.append(measure(reconciler("validate"), workload.root))
+    for run in (*with_lint, *without):
+        expect_exit(run)
+    linted = statistics.median(r.wall for r in with_lint)
+    bare = statistics.median(r.wall for r in without)
+    ratio = linted / bare
+    report.rows.append(
+        f"| `validate` T={targets}, lint (median of {LINT_RUNS}) | {linted:.3f} | | | | | |"
+    )
+    report.rows.append(
+        f"| `validate --no-lint` T={targets} (median of {LINT_RUNS}) | {bare:.3f} | | | | | |"
+    )
+    print(f"validate: {linted:.3f} s with lint, {bare:.3f} s without; ratio {ratio:.3f}")
+    report.check(
+        "17.5 lint overhead",
+        f"{ratio:.2f}× ({linted:.2f} s with lint, {bare:.2f} s without)",
+        "≤ 1.20×",
+        ratio <= 1.20,
+    )
+
+
 SCENARIOS: dict[str, Callable[[Report, Path, Sizes], None]] = {
     "plan": plan_scenario,
     "apply": apply_scenario,
     "naive": naive_scenario,
     "ratelimit": rate_scenario,
     "scale": scale_scenario,
+    "lint": lint_scenario,
 }
 
 

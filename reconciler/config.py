@@ -6,26 +6,44 @@ Never reads a secret value itself: ``api.auth.credentials_from_env`` does, when 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reconciler.contract import ContractSettings
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.lint.rules import RULES, ChannelKind, unknown_rule
+from reconciler.lint.rules import Level as LintLevel
 
 CONFIG_FILE = "reconciler.yaml"
 SANDBOX = "sandbox"
 DEFAULT_MANIFESTS = "manifests/"
 MAX_RATE_LIMIT = 1_000_000_000  # requests per minute: beyond it, "unlimited" is meant
 MAX_TIMEOUT_S = 3_600
+_TAG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*(\.\*)?")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class LintConfig(_Strict):
+    """``lint:`` of an environment: rules re-levelled (error, warning) or switched off."""
+
+    rules: dict[str, LintLevel] = Field(default_factory=dict)
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, rules: dict[str, LintLevel]) -> dict[str, LintLevel]:
+        for name in rules:
+            if name not in RULES:
+                raise ValueError(unknown_rule(name))
+        return rules
 
 
 class EnvironmentConfig(_Strict):
@@ -45,6 +63,36 @@ class EnvironmentConfig(_Strict):
     contract: ContractSettings | None = Field(
         None, description="how this org's upsert behaves, when stated instead of probed"
     )
+    # Message lint (docs/lint.md): channel ids are per org, so what each id is comes from here.
+    channels: dict[str, ChannelKind] = Field(
+        default_factory=dict, description="channelId -> sms | email | push, for lint"
+    )
+    maxSegments: int = Field(3, ge=1, le=255, description="SMS segments allowed per message")
+    tags: list[str] = Field(default_factory=list, description="template tags beyond Capillary's")
+    liquid: bool = Field(False, description="the org's Liquid feature is on")
+    lint: LintConfig = Field(default_factory=LintConfig)
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_ids(cls, channels: dict[str, ChannelKind]) -> dict[str, ChannelKind]:
+        for key in channels:
+            if not key.isdigit() or key.startswith("0"):
+                raise ValueError(f"{key!r} is not a channel id (a positive integer)")
+        return channels
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_names(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if not _TAG_NAME.fullmatch(tag):
+                raise ValueError(
+                    f"{tag!r} is not a tag name (letters, digits, '_' and '.'; "
+                    "'prefix.*' for every tag under a prefix)"
+                )
+        return tags
+
+    def channel_kinds(self) -> dict[int, ChannelKind]:
+        return {int(key): kind for key, kind in self.channels.items()}
 
 
 class ConfigFile(_Strict):
@@ -118,7 +166,8 @@ def load_config(path: Path | None) -> tuple[ConfigFile, Path | None]:
                 else document.position(loc)
             )
             where = ".".join(str(p) for p in loc)
-            problems.append(Diagnostic(shown, line, col, f"{where}: {error['msg']}"))
+            message = str(error["msg"]).removeprefix("Value error, ")  # our own validators
+            problems.append(Diagnostic(shown, line, col, f"{where}: {message}"))
         raise ValidationFailed(problems) from None
 
 

@@ -18,6 +18,7 @@ from reconciler.config import Settings
 from reconciler.contract import ActiveContract, Contract, active_contract
 from reconciler.desired import DesiredTarget
 from reconciler.errors import ApiError, AuthError, PermissionDenied, PlanError, ValidationFailed
+from reconciler.lint.engine import LintOptions, Located, lint_entries
 from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.plan import Plan, TargetPlan
 from reconciler.planner import LiveRead, ReadFailure, assemble_plan, plan_target
@@ -72,6 +73,7 @@ async def make_run_plan(
     now: datetime | None = None,
     keep_live: dict[tuple[int, int], list[Communication]] | None = None,
     contract: Contract | None = None,
+    lint_warnings: list[Located] | None = None,
 ) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
@@ -83,11 +85,15 @@ async def make_run_plan(
 
     With ``keep_live``, the live state of each target that has changes is kept there: apply's
     post-write check needs the ids of every row the write was planned against (issue 14).
-    ``contract`` is the API's (SPEC §9); without one, ``run_contract`` decides.
+    ``contract`` is the API's; without one, ``run_contract`` decides.
+
+    The selected documents are linted first: a lint error fails the run like a validation
+    error, before any request; ``lint_warnings`` receives the warnings (issue 17).
     """
     now = now or datetime.now(UTC)
     contract = contract if contract is not None else run_contract(settings).contract
     files = _load_selected(settings, selection, contract)
+    _lint(settings, files, lint_warnings)
     resolver = Resolver(client, group_filter=selection.target_group)
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
@@ -170,6 +176,17 @@ def _load_selected(
     if problems:
         raise ValidationFailed(problems)
     return files
+
+
+def _lint(
+    settings: Settings, files: list[list[LoadedDocument]], warnings: list[Located] | None
+) -> None:
+    found = lint_entries((d for f in files for d in f), LintOptions.of(settings.env))
+    errors = [d for _, d in found if d.is_error]
+    if errors:
+        raise ValidationFailed(errors)
+    if warnings is not None:
+        warnings.extend(found)
 
 
 def _in_shard(ref: tuple[int, int], shard: tuple[int, int] | None) -> bool:

@@ -18,7 +18,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from reconciler import __version__
-from reconciler.cli import apply, export, plan, probe, sandbox, validate
+from reconciler.cli import apply, export, lint, plan, probe, sandbox, validate
 from reconciler.cli.context import RunContext, state
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
@@ -68,6 +68,7 @@ def _options(
 
 # The commands, in the order --help lists them.
 app.command()(validate.validate)
+app.command()(lint.lint)
 app.command()(validate.schema)
 app.command()(plan.plan)
 app.command(help=plan.DRIFT_HELP)(plan.drift)

@@ -13,6 +13,8 @@ from reconciler.cli.context import state
 from reconciler.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from reconciler.config import Settings
+    from reconciler.console import Console
     from reconciler.export import ExportedFile
 
 
@@ -62,6 +64,7 @@ def export(
             console.warn(f"{file.path}: {warning}")
     for note in notes:
         console.info(note)
+    _unknown_tags(run.out, files, settings)
     console.print(
         f"exported {len(written)} manifest{'s' if len(written) != 1 else ''} to {out_dir}"
     )
@@ -69,3 +72,21 @@ def export(
     for error in errors:
         console.error(error)
     return ExitCode.FAILURE if errors else ExitCode.OK
+
+
+def _unknown_tags(console: Console, files: list[ExportedFile], settings: Settings) -> None:
+    """Tell which tags the live templates use that lint does not know, as the ``tags:`` line
+    that makes the exported manifests lint clean (docs/lint.md). Nothing is written to the
+    configuration: it is the user's file."""
+    from reconciler.lint.placeholders import known, tags_in
+
+    used = set().union(*(tags_in(file.text) for file in files))
+    unknown = sorted(tag for tag in used if not known(tag, settings.env.tags))
+    if unknown:
+        n = len(unknown)
+        console.info(
+            f"the live templates use {n} tag{'s' if n != 1 else ''} that lint does not know "
+            f"({', '.join(unknown)}); add {'it' if n == 1 else 'them'} to "
+            f"environments.{settings.environment}.tags in reconciler.yaml so that the exported "
+            "manifests lint clean"
+        )

@@ -23,6 +23,8 @@ from reconciler.cli.options import (
 from reconciler.errors import ExitCode
 
 if TYPE_CHECKING:
+    from reconciler.diagnostics import Diagnostic
+    from reconciler.lint.engine import Located
     from reconciler.live import Selection
     from reconciler.plan import Plan
 
@@ -57,8 +59,11 @@ def plan(
         check_writable(out, "--out")
     check_step_summary()
     run = state(ctx)
-    planned = _run_plan(run, chosen)
-    _show_plan(run, planned, fmt, drift=False)
+    warnings: list[Located] = []
+    planned = _run_plan(run, chosen, warnings)
+    for _, warning in warnings:
+        run.out.warn(warning.render())
+    _show_plan(run, planned, fmt, drift=False, lint=_of_changes(planned, warnings))
     if out is not None:
         try:
             out.write_text(planned.to_json(), encoding="utf-8")
@@ -90,7 +95,7 @@ def drift(
     return ExitCode.CHANGES if planned.has_changes else ExitCode.OK
 
 
-def _run_plan(run: RunContext, chosen: Selection) -> Plan:
+def _run_plan(run: RunContext, chosen: Selection, lint: list[Located] | None = None) -> Plan:
     from reconciler.live import make_run_plan
     from reconciler.session import open_client
 
@@ -99,13 +104,21 @@ def _run_plan(run: RunContext, chosen: Selection) -> Plan:
     async def go() -> Plan:
         async with open_client(settings) as client:
             return await make_run_plan(
-                settings, chosen, client, parallelism=settings.env.parallelism
+                settings, chosen, client, parallelism=settings.env.parallelism, lint_warnings=lint
             )
 
     return run.run_async(go())
 
 
-def _show_plan(run: RunContext, planned: Plan, fmt: str, *, drift: bool) -> None:
+def _of_changes(planned: Plan, warnings: list[Located]) -> list[Diagnostic]:
+    """The lint warnings of the communications the plan creates or updates."""
+    changed = {c.source for c in planned.changes() if c.action in ("create", "update")}
+    return [warning for source, warning in warnings if source in changed]
+
+
+def _show_plan(
+    run: RunContext, planned: Plan, fmt: str, *, drift: bool, lint: list[Diagnostic] | None = None
+) -> None:
     from reconciler.render.jsondoc import render_json
     from reconciler.render.markdown import render_markdown
     from reconciler.render.text import render_text
@@ -116,12 +129,12 @@ def _show_plan(run: RunContext, planned: Plan, fmt: str, *, drift: bool) -> None
     if fmt == "json":
         console.print(render_json(planned))
     elif fmt == "markdown":
-        console.print(render_markdown(planned, drift=drift))
+        console.print(render_markdown(planned, drift=drift, lint=lint or ()))
     else:
         console.print(render_text(planned, color=console.color, drift=drift))
     if os.environ.get("GITHUB_STEP_SUMMARY"):  # only then: rendering is not free at scale
         try:
-            append_step_summary(render_markdown(planned, drift=drift))
+            append_step_summary(render_markdown(planned, drift=drift, lint=lint or ()))
         except (OSError, ValueError) as exc:  # checked at the start; it went away since
             from reconciler.outputs import STEP_SUMMARY, not_written
 

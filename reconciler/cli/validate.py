@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -13,7 +11,6 @@ import typer
 from reconciler.cli.context import state
 from reconciler.cli.options import check_choice
 from reconciler.errors import ExitCode
-from reconciler.redact import scrub
 
 
 def validate(
@@ -24,8 +21,12 @@ def validate(
     fmt: Annotated[
         str, typer.Option("--format", help="text | json | github", metavar="FORMAT")
     ] = "text",
+    no_lint: Annotated[
+        bool, typer.Option("--no-lint", help="Skip the message checks of reconciler lint.")
+    ] = False,
 ) -> int:
     """Check manifests offline and report every problem at once."""
+    from reconciler.cli.lint import show_diagnostics
     from reconciler.manifests import load_manifests
 
     check_choice("--format", fmt, ("text", "json", "github"))
@@ -34,28 +35,13 @@ def validate(
     result = load_manifests(
         paths or list(settings.manifests), variables=settings.env.vars, root=settings.root
     )
-    console = run.out
-    # Messages are scrubbed one by one: the JSON and the annotations keep their shape.
-    diagnostics = [replace(d, message=scrub(d.message)) for d in result.diagnostics]
-    if fmt == "json":
-        console.raw(json.dumps([d.to_json() for d in diagnostics], indent=2))
-    elif fmt == "github":
-        from reconciler.render.github import annotation_for
+    diagnostics = result.diagnostics
+    # Lint reads valid documents: once the manifests pass, their messages are checked.
+    if result.ok and not no_lint:
+        from reconciler.lint.engine import LintOptions, lint_documents
 
-        for d in diagnostics:
-            console.raw(annotation_for(d))
-    else:
-        for d in result.diagnostics:
-            console.error(d.render())
-    if result.diagnostics:
-        if fmt == "text":
-            n = len(result.diagnostics)
-            console.info(f"{n} problem{'s' if n != 1 else ''} found")
-        return ExitCode.FAILURE
-    if fmt == "text":
-        n, f = len(result.documents), len(result.files)
-        console.print(f"ok: {n} document{'s' if n != 1 else ''} in {f} file{'s' if f != 1 else ''}")
-    return ExitCode.OK
+        diagnostics = lint_documents(result.documents, LintOptions.of(settings.env))
+    return show_diagnostics(run.out, diagnostics, fmt, result)
 
 
 def schema(ctx: typer.Context) -> int:

@@ -59,3 +59,34 @@ def unknown_variable(name: str, variables: Mapping[str, str]) -> str:
     if variables:
         return f"{message}; this environment's vars are: {', '.join(sorted(variables))}"
     return f"{message}; this environment defines no vars"
+
+
+def origins(text: str, variables: Mapping[str, str]) -> list[tuple[int, str | None]]:
+    """For each character ``interpolate(text, variables)`` returns: the index in ``text`` it
+    was written at, and the variable it came from (then the index is that of its ``${``).
+
+    Lets a diagnostic about the interpolated text point at the manifest; it follows
+    ``interpolate`` step by step (a test holds the two together).
+    """
+    out: list[tuple[int, str | None]] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() < pos:
+            continue
+        out.extend((i, None) for i in range(pos, match.start()))
+        if match.group() == "$${":
+            out += [(match.start(), None), (match.start() + 2, None)]
+            pos = match.end()
+            continue
+        end = text.find("}", match.end())
+        if end < 0:
+            out.extend((i, None) for i in range(match.start(), len(text)))
+            return out
+        name = text[match.end() : end]
+        pos = end + 1
+        if _NAME.match(name) and name in variables:
+            out.extend((match.start(), name) for _ in variables[name])
+        else:
+            out.extend((i, None) for i in range(match.start(), pos))
+    out.extend((i, None) for i in range(pos, len(text)))
+    return out

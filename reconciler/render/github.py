@@ -108,12 +108,14 @@ def annotation(
     return f"::{level}{' ' + head if head else ''}::{escape_controls(escape_data(message))}"
 
 
-def annotation_for(diagnostic: Diagnostic, level: str = "error") -> str:
-    """The annotation for a validation diagnostic (``validate --format github``)."""
+def annotation_for(diagnostic: Diagnostic, level: str | None = None) -> str:
+    """The annotation for a diagnostic (``validate``/``lint --format github``): at its
+    severity, titled with its lint rule, the fix after the message."""
     return annotation(
-        diagnostic.message,
-        level=level,
+        diagnostic.text,
+        level=level or diagnostic.severity,
         file=diagnostic.path,
         line=diagnostic.line or None,
         col=diagnostic.column or None,
+        title=diagnostic.rule or None,
     )

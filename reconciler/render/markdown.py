@@ -7,8 +7,9 @@ fences or entity-escaped ``<code>`` elements, so mentions, HTML and markdown sta
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
+from reconciler.diagnostics import Diagnostic
 from reconciler.plan import Change, Plan, TargetPlan
 from reconciler.render.github import neutralize_commands, one_line
 from reconciler.render.wording import (
@@ -18,6 +19,7 @@ from reconciler.render.wording import (
     is_multiline,
     plural,
     shown_fields,
+    sms_segments,
     summary_line,
     target_heading,
     template_diff,
@@ -52,16 +54,20 @@ def fence(lines: Iterable[str], info: str = "") -> str:
     return f"{marks}{info}\n{body}\n{marks}\n"
 
 
-def render_markdown(plan: Plan, *, drift: bool = False, limit: int = LIMIT) -> str:
+def render_markdown(
+    plan: Plan, *, drift: bool = False, limit: int = LIMIT, lint: Sequence[Diagnostic] = ()
+) -> str:
     """Summary table, then one ``<details>`` block per changed target, within ``limit``.
 
     The room left after the table is shared out fairly (issue 14): every target that fits
     whole is shown whole; one larger than its share is cut at a line boundary of its diff, with
     a note, so the targets after it still appear. Targets are left out (and counted in a note)
     only when not even a cut block of ``_MIN_SHARE`` characters per target fits.
+
+    ``lint`` lists the lint warnings of the communications the plan changes (issue 17).
     """
     mode: Mode = "drift" if drift else "plan"
-    head = neutralize_commands(_head(plan, mode, limit))
+    head = neutralize_commands(_head(plan, mode, limit, lint))
     tail = neutralize_commands(f"{summary_line(plan, mode)}\n")
     budget = limit - len(head) - len(tail) - _NOTE_RESERVE
     changed = plan.changed_targets
@@ -206,7 +212,7 @@ def _level(blocks: list[_Block], budget: int) -> int | None:
     return low
 
 
-def _head(plan: Plan, mode: Mode, limit: int) -> str:
+def _head(plan: Plan, mode: Mode, limit: int, lint: Sequence[Diagnostic] = ()) -> str:
     total = plan.summary
     title = "drift report" if mode == "drift" else "plan"
     names = (
@@ -231,6 +237,10 @@ def _head(plan: Plan, mode: Mode, limit: int) -> str:
     if warnings:
         out += [f"<details><summary>{plural(len(warnings), 'warning')}</summary>\n"]
         out += [fence(_capped(warnings, "", section)) + "</details>\n"]
+    if lint:
+        found = [one_line(d.render()) for d in lint]
+        out += [f"<details><summary>{plural(len(found), 'lint warning')}</summary>\n"]
+        out += [fence(_capped(found, "", section)) + "</details>\n"]
     if plan.changed_targets:
         old, new = direction(mode)
         out.append(f"In each diff, `-` is the {old} value and `+` the {new} value.\n")
@@ -295,4 +305,7 @@ def _change(change: Change, channels: Mapping[int, str], mode: Mode) -> list[str
         for line in template_diff(str(old), str(new), labels)[2:]:  # "-"/"+" say which side
             mark, text = (" ", line) if line.startswith(("@@", "\\")) else (line[:1], line[1:])
             lines.append(f"{mark}{_INDENT}  {text}")
+    segments = sms_segments(change, channels, mode)
+    if segments:
+        lines.append(f" {_INDENT}{segments}")
     return lines

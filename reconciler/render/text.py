@@ -16,6 +16,7 @@ from reconciler.render.wording import (
     direction,
     is_multiline,
     shown_fields,
+    sms_segments,
     summary_line,
     target_heading,
     template_diff,
@@ -92,6 +93,9 @@ def _change(change: Change, channels: dict[int, str], mode: Mode, paint: _Paint)
             lines.append(f"{_INDENT_FIELD}{name}: {pair}")
         else:
             lines.append(f"{_INDENT_FIELD}{name}: {value(old)} → {value(new)}")
+    segments = sms_segments(change, channels, mode)
+    if segments:
+        lines.append(f"{_INDENT_FIELD}{segments}")
     return lines
 
 

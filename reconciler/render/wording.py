@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Literal
 
+from reconciler.lint.rules import named_kind
+from reconciler.lint.segments import segments_note
 from reconciler.plan import (
     REASON_PRUNE,
     REASON_REACTIVATION,
@@ -112,6 +114,20 @@ def shown_fields(change: Change, mode: Mode) -> Iterator[tuple[FieldName, Value 
             continue  # the action already says it
         old, new = getattr(change.before, name), getattr(change.after, name)
         yield (name, new, old) if mode == "drift" else (name, old, new)
+
+
+def sms_segments(change: Change, channels: Mapping[int, str], mode: Mode) -> str | None:
+    """``segments 1 → 3 (UCS-2: \u2019 at column 41)`` for a plan's new or changed SMS message."""
+    after, before = change.after, change.before
+    if mode != "plan" or after is None:
+        return None
+    if named_kind(channels.get(change.key.channelId, "")) != "sms":
+        return None
+    if change.action == "create":
+        return one_line(segments_note(None, after.messageTemplate))
+    if change.action == "update" and "messageTemplate" in change.fields and before is not None:
+        return one_line(segments_note(before.messageTemplate, after.messageTemplate))
+    return None
 
 
 def direction(mode: Mode) -> tuple[str, str]:

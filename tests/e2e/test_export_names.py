@@ -120,6 +120,10 @@ def test_every_target_is_exported_whatever_its_names_hold(
     workspace: Path, cli: Run, sandbox: SandboxServer, by_name: bool
 ) -> None:
     shutil.rmtree(workspace / "manifests")
+    # The seeded messages are odd on purpose (a literal ${...}, an email with no subject): lint
+    # says so, but this test is about exact names, so here those are only warnings.
+    levels = "{placeholder-variable: warning, email-subject: warning}"
+    write_config(workspace, sandbox.url, lint=f"{{rules: {levels}}}")
     seeded = _seed(sandbox)
     flags = ["--by-name"] if by_name else []
     code, out, err = cli("export", "--all", "--out-dir", "exported", *flags)

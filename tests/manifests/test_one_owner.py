@@ -32,7 +32,11 @@ def _doc(name: str, target: int | str, *entries: str) -> str:
     ]
     return (
         "\n".join(
-            lines + [f"  - {{{e}, sender: a@example.com, messageTemplate: hi}}" for e in entries]
+            lines
+            + [
+                f"  - {{{e}, sender: a@example.com, subjectTemplate: Hi, messageTemplate: hi}}"
+                for e in entries
+            ]
         )
         + "\n"
     )
