@@ -95,12 +95,16 @@ def show_diagnostics(
         for d in diagnostics:
             (console.error if d.is_error else console.warn)(d.render())
     errors, warnings = counts(diagnostics)
-    also = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+    from reconciler.render.wording import plural
+
     if errors:
-        if fmt == "text":
-            console.info(f"{errors} problem{'s' if errors != 1 else ''} found{also}")
+        if fmt == "text" and warnings:
+            console.info(f"{plural(errors, 'error')} and {plural(warnings, 'warning')} found")
+        elif fmt == "text":
+            console.info(f"{errors} problem{'s' if errors != 1 else ''} found")
         return ExitCode.FAILURE
     if fmt == "text":
+        also = f" ({plural(warnings, 'warning')})" if warnings else ""
         n, f = len(result.documents), len(result.files)
         console.print(
             f"ok: {n} document{'s' if n != 1 else ''} in {f} file{'s' if f != 1 else ''}{also}"
