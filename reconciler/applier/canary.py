@@ -155,7 +155,8 @@ def _left_out(
         if deactivated:
             parts.append(f"{_ids(deactivated)} left out of the body became inactive")
         if gone:
-            parts.append(f"{_ids(gone)} left out of the body are gone")
+            verb = "is" if len(gone) == 1 else "are"
+            parts.append(f"{_ids(gone)} left out of the body {verb} gone (deleted, or hidden)")
         return Violation(KEPT_LEFT_OUT, "; ".join(parts))
     if changed:
         return Violation(UPDATES_BY_ID, f"{_ids(changed)}, not in the body, changed")

@@ -12,7 +12,7 @@ from pathlib import Path
 from reconciler.api.endpoints import CapillaryClient
 from reconciler.config import Settings
 from reconciler.contract import ContractFile, contract_path, write_contract_file
-from reconciler.errors import ReconcilerError
+from reconciler.errors import AuthError, PermissionDenied, ReconcilerError
 from reconciler.probe.cleanup import clean_up, leftover_lines
 from reconciler.probe.failures import ProbeError
 from reconciler.probe.journal import (
@@ -90,6 +90,14 @@ async def run_probe(
     steps = Steps(prober, scratch)
     try:
         await steps.run()
+    except (AuthError, PermissionDenied) as exc:
+        if journal.created:  # rows were made before the credentials stopped working
+            raise ProbeError(
+                exc.message, await _after_failure(client, journal, str(journal_file))
+            ) from None
+        # Refused, not written: a 401 or 403 stores nothing, so there is nothing to clean up.
+        remove_journal(journal_file)
+        raise ProbeError(exc.message, ["nothing was written: the probe made no rows"]) from None
     except ReconcilerError as exc:
         raise ProbeError(
             exc.message, await _after_failure(client, journal, str(journal_file))

@@ -64,7 +64,10 @@ def test_rows_left_out_of_the_body_that_became_inactive_fail_the_merge_assumptio
 def test_rows_left_out_that_are_gone_fail_it_too() -> None:
     found = check(BEFORE, [UPDATE, CREATE], [AFTER[0], AFTER[3]])
     assert found is not None
-    assert found.detail == "ids 2, 3 left out of the body are gone"
+    assert found.detail == "ids 2, 3 left out of the body are gone (deleted, or hidden)"
+    one = check(BEFORE, [UPDATE, CREATE], [AFTER[0], AFTER[2], AFTER[3]])
+    assert one is not None
+    assert one.detail.endswith("left out of the body is gone (deleted, or hidden)")
 
 
 def test_an_update_that_emptied_configs_fails_the_server_fields_assumption() -> None:

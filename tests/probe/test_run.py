@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reconciler.contract import Contract, read_contract_file
 from tests.probe.conftest import Start
 from tests.support.cli import Run
@@ -84,3 +86,24 @@ def test_a_second_probe_on_the_same_target_uses_fresh_types_and_cleans_up_again(
     assert code == 0
     assert "rows of types CHANGE and REMINDER" in out  # START and FINISH have inactive rows
     assert active_probe_rows(server) == []
+
+
+def test_read_only_credentials_fail_in_one_clear_way_and_leave_nothing(
+    start: Start, cli: Run, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 on the first write stores nothing: no clean-up to claim, no journal to leave."""
+    server = start()
+    monkeypatch.setenv("CAPILLARY_USERNAME", "demo-readonly")
+    monkeypatch.setenv("CAPILLARY_PASSWORD", "demo-readonly-password")
+    before = rows(server)
+
+    code, out, err = cli(*SCRATCH_ARGS)
+
+    assert code == 1
+    assert "HTTP 403" in err
+    assert "nothing was written: the probe made no rows" in err
+    assert "Contract" not in out
+    assert "clean-up" not in err
+    assert not journal_file(repo).exists()
+    assert not (repo / ".reconciler" / "contract-test.json").exists()
+    assert rows(server) == before
