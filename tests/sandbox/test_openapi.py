@@ -3,10 +3,14 @@ error that was not injected (issue 3, acceptance 5)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.internal.conjecture import providers
 from hypothesis.strategies import SearchStrategy
 from schemathesis import GenerationMode
 from schemathesis.checks import CheckFunction, not_a_server_error
@@ -60,6 +64,16 @@ def test_openapi_describes_every_route_with_models(sandbox: SandboxServer) -> No
     element = document["components"]["schemas"]["UpsertElement"]
     assert element["additionalProperties"] is False
     assert element["properties"]["offsetDays"]["minimum"] == 0
+
+
+@pytest.fixture(autouse=True)
+def same_cases_whatever_is_loaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hypothesis also draws constants from every local module loaded so far, so the cases of a
+    derandomized run would depend on which tests ran first in the process; none are used."""
+    monkeypatch.setattr(providers, "_get_local_constants", lambda: providers.Constants())
+    providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()
 
 
 def _insertable(case: schemathesis.Case) -> schemathesis.Case:
