@@ -21,6 +21,8 @@ from reconciler.assumptions import COMPARED_FIELDS
 from reconciler.desired import DesiredCommunication, DesiredTarget
 from reconciler.plan import REASON_DUPLICATE, Change, FieldName, Origin, TargetPlan, Value
 
+_ABSENT: dict[str, Value] = {"active": False}  # a key with no live row: nothing active there
+
 
 def field_origin(base: Value | None, head: Value | None, live: Value | None) -> Origin | None:
     """The label of one field from its base, head and live values (None: all three agree).
@@ -65,7 +67,7 @@ def _origins(
     live = change.before
     wanted = heads.get(key)
     for name in cast(tuple[FieldName, ...], COMPARED_FIELDS):
-        live_value = getattr(live, name) if live is not None else None
+        live_value = getattr(live, name) if live is not None else _ABSENT.get(name)
         head_value = _desired(wanted, name, live_value, prune=prunes[0])
         if bases is None:
             base_value = live_value  # no base document: the head's change is all its own
