@@ -94,7 +94,7 @@ def _change(change: Change, channels: dict[int, str], mode: Mode, paint: _Paint)
         note = origin_note(change, name, mode)
         after = f"  ({note})" if note else ""
         if is_multiline(old, new):
-            lines.append(f"{_INDENT_FIELD}{name}:{after}")
+            lines.append(f"{_INDENT_FIELD}{name}:{after[1:]}")
             if old is None:
                 block = [f"+{line}" for line in template_lines(str(new))]
             else:
