@@ -77,6 +77,10 @@ class ConfigError(ReconcilerError):
     """Configuration, environment selection or credentials are wrong or missing."""
 
 
+class GitError(ReconcilerError):
+    """The base of ``--changed-since`` or ``--base`` cannot be read with git; says what to do."""
+
+
 class ValidationFailed(ReconcilerError):
     """Manifests have one or more problems; ``diagnostics`` holds all of them."""
 

@@ -14,13 +14,14 @@ from typing import Protocol
 
 from reconciler.addressing import types_declared_twice
 from reconciler.api.wire import Channel, Communication, Target, TargetGroup
+from reconciler.baseline import Baseline
 from reconciler.config import Settings
 from reconciler.contract import ActiveContract, Contract, active_contract
 from reconciler.desired import DesiredTarget
 from reconciler.errors import ApiError, AuthError, PermissionDenied, PlanError, ValidationFailed
 from reconciler.lint.engine import LintOptions, Located, lint_entries
 from reconciler.manifests import LoadedDocument, ManifestLoader
-from reconciler.plan import Plan, TargetPlan
+from reconciler.plan import BaseInfo, Plan, ReleasedTarget, TargetPlan
 from reconciler.planner import LiveRead, ReadFailure, assemble_plan, plan_target
 from reconciler.resolve import Resolver
 from reconciler.selection import parse_selectors, selected, shard_of
@@ -44,6 +45,8 @@ class Selection:
     selectors: tuple[str, ...] = ()
     target_group: int | str | None = None
     shard: tuple[int, int] | None = None
+    changed_since: str | None = None  # a git ref: plan only what changed since (issue 18)
+    base: str | None = None  # a git ref: label every change's origin against it
 
 
 def run_contract(settings: Settings) -> ActiveContract:
@@ -92,7 +95,9 @@ async def make_run_plan(
     """
     now = now or datetime.now(UTC)
     contract = contract if contract is not None else run_contract(settings).contract
-    files = _load_selected(settings, selection, contract)
+    paths = selection.paths or settings.manifests
+    baseline = Baseline.of(settings, paths, selection.changed_since, selection.base)
+    files = _load_selected(settings, selection, contract, baseline)
     _lint(settings, files, lint_warnings)
     resolver = Resolver(client, group_filter=selection.target_group)
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
@@ -112,6 +117,8 @@ async def make_run_plan(
             read = await _read(client, wanted.ref)
             target = plan_target(wanted, read, channels=resolver.channel_names, contract=contract)
             planned[wanted.ref] = target
+            if baseline is not None:
+                baseline.keep(wanted)
             if keep_live is not None and target.has_changes:
                 assert not isinstance(read, ReadFailure)  # an unreadable target has no changes
                 keep_live[wanted.ref] = list(read)
@@ -119,6 +126,7 @@ async def make_run_plan(
     failures = _Failures()
     workers = [failures.watch(worker()) for _ in range(max(1, parallelism))]
     batches: list[asyncio.Future[None]] = []
+    based: tuple[BaseInfo, tuple[ReleasedTarget, ...]] | None = None
     try:
         resolver.start()
         # One batch per file: a file's targets are read as soon as its groups' target lists
@@ -130,6 +138,10 @@ async def make_run_plan(
         for _ in workers:
             queue.put_nowait(None)
         await failures.wait(workers)
+        if baseline is not None:
+            based = await baseline.finish(
+                resolver, client, planned, selectors=selection.selectors, shard=selection.shard
+            )
     finally:
         await _cancel([*batches, *workers])
         await resolver.close()
@@ -141,20 +153,25 @@ async def make_run_plan(
             f"internal error: target(s) {shown} were read but not planned; nothing planned"
         )
 
-    return assemble_plan(
+    plan = assemble_plan(
         planned.values(),
         settings.environment,
         now,
         channels=resolver.channel_names,
         contract=contract,
     )
+    if based is not None:
+        plan = plan.model_copy(update={"base": based[0], "released": based[1]})
+    return plan
 
 
 def _load_selected(
-    settings: Settings, selection: Selection, contract: Contract
+    settings: Settings, selection: Selection, contract: Contract, baseline: Baseline | None = None
 ) -> list[list[LoadedDocument]]:
     """Every manifest file's selected documents, one list per file, once all of them passed
-    validation (issue 10: bad input sends nothing, so this runs before the first request)."""
+    validation (issue 10: bad input sends nothing, so this runs before the first request).
+    With a ``baseline``, every document is compared with the git base's, and only those the
+    baseline wants (with --changed-since, the changed ones) are kept."""
     loader = ManifestLoader(
         list(selection.paths or settings.manifests),
         variables=settings.env.vars,
@@ -162,7 +179,10 @@ def _load_selected(
     )
     selectors = parse_selectors(selection.selectors)
     files: list[list[LoadedDocument]] = []
+    everything: list[LoadedDocument] = []
     for loaded in loader:
+        if baseline is not None:
+            everything.extend(loaded)
         files.append(
             [
                 doc
@@ -175,6 +195,9 @@ def _load_selected(
         problems += types_declared_twice(doc for documents in files for doc in documents)
     if problems:
         raise ValidationFailed(problems)
+    if baseline is not None:
+        baseline.compare(everything)
+        files = [[doc for doc in documents if baseline.wants(doc)] for documents in files]
     return files
 
 

@@ -22,6 +22,7 @@ from reconciler.snapshot import Author as Author
 from reconciler.snapshot import Change as Change
 from reconciler.snapshot import FieldName as FieldName
 from reconciler.snapshot import Key as Key
+from reconciler.snapshot import Origin as Origin
 from reconciler.snapshot import Snapshot as Snapshot
 from reconciler.snapshot import Value as Value
 from reconciler.snapshot import _Model
@@ -83,6 +84,34 @@ class TargetPlan(_Model):
         return sum(1 for change in self.changes if change.action == action)
 
 
+class BaseInfo(_Model):
+    """The git base a plan was labelled against (issue 18): ``--changed-since`` or ``--base``."""
+
+    ref: str
+    commit: str
+    changedSince: bool  # only the documents changed since the base were planned
+    documents: int = 0  # documents selected in the working tree
+    changedDocuments: int = 0  # of them, changed since the base
+    full: str | None = None  # why every document was planned after all
+
+
+class ReleasedTarget(_Model):
+    """A target whose document was deleted since the base: no longer managed, never written."""
+
+    targetGroupId: int
+    targetId: int
+    name: str = ""
+    manifest: str = ""
+    activeLive: int = 0
+    readable: bool = True
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        ids = f"{self.targetGroupId}/{self.targetId}"
+        return f"{self.name} ({ids})" if self.name else ids
+
+
 @dataclass(frozen=True)
 class Summary:
     """Counts of planned actions over a plan."""
@@ -111,6 +140,9 @@ class Plan(_Model):
     # The API contract it was planned under, when that is not the assumptions (SPEC §9);
     # left out of the JSON when it is, so a default plan's document is as it always was.
     contract: Contract | None = None
+    # With a git base (issue 18); both left out of the JSON without one.
+    base: BaseInfo | None = None
+    released: tuple[ReleasedTarget, ...] = ()
 
     @model_validator(mode="after")
     def _one_entry_per_target(self) -> Plan:
@@ -154,6 +186,17 @@ class Plan(_Model):
         for target in self.targets:
             yield from target.changes
 
+    def origins(self, *wanted: Origin) -> list[tuple[TargetPlan, Change, FieldName]]:
+        """Every written field whose origin is one of ``wanted``, in plan order."""
+        return [
+            (target, change, name)
+            for target in self.targets
+            for change in target.changes
+            if change.is_write and change.origin
+            for name, origin in change.origin.items()
+            if origin in wanted
+        ]
+
     def all_warnings(self, *, unreadable: bool = True) -> list[str]:
         """Plan-level warnings, then each target's (prefixed with the target), in plan order;
         ``unreadable=False`` leaves out the ones saying a target could not be read."""
@@ -164,6 +207,13 @@ class Plan(_Model):
         doc = self.model_dump(mode="json")
         if self.contract is None:
             del doc["contract"]
+        for name in ("base", "released"):
+            if not doc[name]:
+                del doc[name]
+        for target in doc["targets"]:
+            for change in target["changes"]:
+                if change["origin"] is None:
+                    del change["origin"]
         doc["formatVersion"] = FORMAT_VERSION
         doc["summary"] = self.summary.as_dict()
         doc["warnings"] = self.all_warnings()

@@ -161,8 +161,15 @@ class Resolver:
             task = self._targets[group_id] = asyncio.ensure_future(self._read_targets(group_id))
         return task
 
-    async def resolve(self, documents: Sequence[LoadedDocument]) -> list[DesiredTarget]:
-        """The desired targets of ``documents`` that resolve; the others' problems are kept."""
+    async def resolve(
+        self, documents: Sequence[LoadedDocument], *, record: bool = True
+    ) -> list[DesiredTarget]:
+        """The desired targets of ``documents`` that resolve; the others' problems are kept.
+
+        ``record=False`` resolves documents that are not the run's own (a git base's, issue
+        18): they are neither declarations nor problems, and what does not resolve is left out.
+        """
+        problems = self.problems if record else []
         orders = range(self._order, self._order + len(documents))
         self._order += len(documents)
         self.start()
@@ -175,7 +182,7 @@ class Resolver:
         for order, doc in zip(orders, documents, strict=True):
             group, reason = find(doc.model.target.targetGroup, groups, "target group")
             if group is None:
-                self.problems.append(doc.diagnostic(("target", "targetGroup"), str(reason)))
+                problems.append(doc.diagnostic(("target", "targetGroup"), str(reason)))
             elif wanted_id is None or group.id == wanted_id:
                 grouped.append((order, doc, group))
         needed = sorted({group.id for _, _, group in grouped})
@@ -192,10 +199,11 @@ class Resolver:
                 f"target group {group.id} ({group.name})",
             )
             if target is None:
-                self.problems.append(doc.diagnostic(("target", "target"), str(reason)))
+                problems.append(doc.diagnostic(("target", "target"), str(reason)))
                 continue
-            self._declare((group.id, target.id), order, doc)
-            communications = _communications(doc, channels, self.problems)
+            if record:
+                self._declare((group.id, target.id), order, doc)
+            communications = _communications(doc, channels, problems)
             if communications is None:
                 continue
             desired.append(

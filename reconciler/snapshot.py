@@ -22,6 +22,9 @@ FieldName = Literal[
     "sender", "subjectTemplate", "messageTemplate", "offsetDays", "active", "channelId"
 ]
 Value = str | int | bool
+# Where a field's difference comes from, against a git base (issue 18): this change, a live edit
+# that applying overwrites, both (a conflict), or the change already made live (no write).
+Origin = Literal["change", "live-edit", "conflict", "already-live"]
 
 
 class _Model(BaseModel):
@@ -113,6 +116,7 @@ class Change(_Model):
     source: str | None = None  # manifest position (path:line:column) of the declaration
     lastUpdatedBy: Author | None = None
     lastUpdatedOn: str | None = None
+    origin: dict[FieldName, Origin] | None = None  # per field, only when a base is known
 
     @model_validator(mode="after")
     def _consistent(self) -> Change:

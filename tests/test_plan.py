@@ -233,3 +233,27 @@ def test_a_saved_noop_whose_before_and_after_differ_is_still_refused() -> None:
     doc["targets"][0]["changes"][0]["after"]["sender"] = "other"
     with pytest.raises(PlanFileError, match="a noop changes nothing"):
         Plan.from_json(json.dumps(doc))
+
+
+def test_a_plan_with_a_git_base_round_trips_and_a_plan_without_one_has_none_of_its_keys() -> None:
+    from tests.support.render import labelled_plan
+
+    plan = labelled_plan()
+    text = plan.to_json()
+    document = json.loads(text)
+    assert document["base"]["ref"] == "main"
+    assert document["released"][0]["activeLive"] == 3
+    (change,) = document["targets"][0]["changes"]
+    assert change["origin"] == {
+        "sender": "conflict",
+        "subjectTemplate": "change",
+        "messageTemplate": "live-edit",
+        "offsetDays": "already-live",
+    }
+    assert Plan.from_json(text) == plan
+    assert [name for _, _, name in plan.origins("conflict")] == ["sender"]
+    bare = json.loads(plan.model_copy(update={"base": None, "released": ()}).to_json())
+    assert "base" not in bare
+    assert "released" not in bare
+    plain = make_plan([], {}, "prod", datetime(2026, 1, 1, tzinfo=UTC)).to_json()
+    assert "origin" not in plain

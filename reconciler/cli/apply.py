@@ -17,7 +17,12 @@ import typer
 
 from reconciler.applier.lock import DEFAULT_LOCK_TIMEOUT
 from reconciler.cli.context import state
-from reconciler.cli.options import SelectOption, TargetGroupOption, selection
+from reconciler.cli.options import (
+    ChangedSinceOption,
+    SelectOption,
+    TargetGroupOption,
+    selection,
+)
 from reconciler.errors import ApplyRefused, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -59,6 +64,7 @@ def apply(
     ] = None,
     select: SelectOption = None,
     target_group: TargetGroupOption = None,
+    changed_since: ChangedSinceOption = None,
     lock_timeout: Annotated[
         float,
         typer.Option(
@@ -74,11 +80,11 @@ def apply(
 
     if lock_timeout != lock_timeout:  # NaN passes click's range check
         raise UsageError("--lock-timeout must be a number of seconds between 0 and 86400")
-    if plan_file is not None and (paths or select or target_group):
+    if plan_file is not None and (paths or select or target_group or changed_since):
         raise UsageError(
             "--plan applies a saved plan as it is; do not combine it with paths or selections"
         )
-    chosen = selection(paths, select, target_group, None)
+    chosen = selection(paths, select, target_group, None, changed_since=changed_since)
     run = state(ctx)
     settings = run.settings()
     if report is not None:

@@ -23,6 +23,20 @@ SelectOption = Annotated[
 TargetGroupOption = Annotated[
     str | None, typer.Option("--target-group", help="Only this group (id or name).")
 ]
+ChangedSinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--changed-since",
+        metavar="REF",
+        help="Plan only the targets whose manifests changed since this git ref.",
+    ),
+]
+BaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base", metavar="REF", help="Label each change against this git ref (full plan)."
+    ),
+]
 PLAN_FORMATS = ("text", "json", "markdown")
 
 
@@ -36,12 +50,17 @@ def selection(
     select: list[str] | None,
     target_group: str | None,
     shard: str | None,
+    *,
+    changed_since: str | None = None,
+    base: str | None = None,
 ) -> Selection:
     """What a plan, drift or apply covers; bad selectors are usage errors before any work."""
     from reconciler.live import Selection
     from reconciler.selection import parse_selectors, parse_shard
 
     parse_selectors(select or [])
+    if changed_since is not None and base is not None:
+        raise UsageError("give --changed-since or --base, not both")
     group: int | str | None = target_group
     if target_group is not None and target_group.isdigit():
         group = int(target_group)
@@ -50,4 +69,6 @@ def selection(
         selectors=tuple(select or ()),
         target_group=group,
         shard=parse_shard(shard),
+        changed_since=changed_since,
+        base=base,
     )

@@ -13,6 +13,8 @@ import typer
 from reconciler.cli.context import RunContext, state
 from reconciler.cli.options import (
     PLAN_FORMATS,
+    BaseOption,
+    ChangedSinceOption,
     FormatOption,
     PathsArgument,
     SelectOption,
@@ -48,13 +50,25 @@ def plan(
             "--detailed-exitcode", help=f"Exit {ExitCode.CHANGES} when there are changes."
         ),
     ] = False,
+    changed_since: ChangedSinceOption = None,
+    base: BaseOption = None,
+    fail_on_conflict: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-conflict",
+            help="Exit 1 when a change conflicts with a live edit (needs a git base).",
+        ),
+    ] = False,
 ) -> int:
     """Read live state and print what apply would change."""
-    from reconciler.errors import OutputError
+    from reconciler.errors import OutputError, UsageError
     from reconciler.outputs import check_step_summary, check_writable, not_written
+    from reconciler.render.wording import conflict_error
 
     check_choice("--format", fmt, PLAN_FORMATS)
-    chosen = selection(paths, select, target_group, shard)
+    chosen = selection(paths, select, target_group, shard, changed_since=changed_since, base=base)
+    if fail_on_conflict and changed_since is None and base is None:
+        raise UsageError("--fail-on-conflict needs a git base: --changed-since REF or --base REF")
     if out is not None:
         check_writable(out, "--out")
     check_step_summary()
@@ -71,6 +85,10 @@ def plan(
             raise OutputError(not_written("--out", out, exc)) from None
     if planned.unreadable:
         return ExitCode.FAILURE
+    conflicts = planned.origins("conflict")
+    if fail_on_conflict and conflicts:
+        run.out.error(conflict_error(conflicts))
+        return ExitCode.FAILURE
     return ExitCode.CHANGES if detailed_exitcode and planned.has_changes else ExitCode.OK
 
 
@@ -80,12 +98,14 @@ def drift(
     select: SelectOption = None,
     target_group: TargetGroupOption = None,
     fmt: FormatOption = "text",
+    changed_since: ChangedSinceOption = None,
+    base: BaseOption = None,
 ) -> int:
     # The help is DRIFT_HELP: it names the exit code from ExitCode.
     from reconciler.outputs import check_step_summary
 
     check_choice("--format", fmt, PLAN_FORMATS)
-    chosen = selection(paths, select, target_group, None)
+    chosen = selection(paths, select, target_group, None, changed_since=changed_since, base=base)
     check_step_summary()
     run = state(ctx)
     planned = _run_plan(run, chosen)

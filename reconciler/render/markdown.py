@@ -14,10 +14,15 @@ from reconciler.plan import Change, Plan, TargetPlan
 from reconciler.render.github import neutralize_commands, one_line
 from reconciler.render.wording import (
     Mode,
+    attribution,
+    base_line,
     change_heading,
     direction,
     is_multiline,
+    origin_note,
     plural,
+    released_line,
+    released_title,
     shown_fields,
     sms_segments,
     summary_line,
@@ -226,6 +231,7 @@ def _head(plan: Plan, mode: Mode, limit: int, lint: Sequence[Diagnostic] = ()) -
     out = [
         f"### reconciler {title}: {code(_shortened(plan.environment))}\n",
         f"Generated at {code(plan.generatedAt)}.\n",
+        *_scope(plan, mode, section),
         "| " + " | ".join((*names, "unchanged", "targets", "with changes", "unreadable")) + " |",
         "|" + " ---: |" * 7,
         "| " + " | ".join(str(n) for n in (*counts, *targets)) + " |\n",
@@ -233,6 +239,9 @@ def _head(plan: Plan, mode: Mode, limit: int, lint: Sequence[Diagnostic] = ()) -
     if plan.unreadable:
         items = [f"> - {code(unreadable_line(t))}" for t in plan.unreadable]
         out += ["> [!CAUTION]", f"> {unreadable_title(plan)}", *_capped(items, "> - ", section), ""]
+    if plan.released:
+        items = [f"> - {code(released_line(t))}" for t in plan.released]
+        out += ["> [!NOTE]", f"> {released_title(plan)}", *_capped(items, "> - ", section), ""]
     warnings = [one_line(w) for w in plan.all_warnings(unreadable=False)]
     if warnings:
         out += [f"<details><summary>{plural(len(warnings), 'warning')}</summary>\n"]
@@ -245,6 +254,35 @@ def _head(plan: Plan, mode: Mode, limit: int, lint: Sequence[Diagnostic] = ()) -
         old, new = direction(mode)
         out.append(f"In each diff, `-` is the {old} value and `+` the {new} value.\n")
     return "\n".join(out) + "\n"
+
+
+def _scope(plan: Plan, mode: Mode, limit: int) -> list[str]:
+    """The git base's line and, for a plan, its live edits and conflicts first (issue 18)."""
+    line = base_line(plan)
+    out = [f"{line}\n"] if line else []
+    if mode != "plan":
+        return out
+    found = plan.origins("conflict", "live-edit")
+    if not found:
+        return out
+    found.sort(key=lambda item: (item[1].origin or {}).get(item[2]) != "conflict")
+    items = []
+    for target, change, name in found:
+        origin = (change.origin or {})[name]
+        who = attribution(change) or "no attribution"
+        what = (
+            "conflict: this pull request changes it, and it was edited live"
+            if origin == "conflict"
+            else "edited live; this pull request does not change it, and merging overwrites it"
+        )
+        label = f"{target.label}: {change.key.label(plan.channels)}: {name}"
+        items.append(f"> - {code(one_line(label))}: {what} ({code(one_line(who))})")
+    conflicts = sum(1 for item in found if (item[1].origin or {}).get(item[2]) == "conflict")
+    title = (
+        f"**Merging overwrites live edits:** {plural(len(found) - conflicts, 'live edit')} "
+        f"and {plural(conflicts, 'conflict')}"
+    )
+    return [*out, "> [!WARNING]", f"> {title}", *_capped(items, "> - ", limit), ""]
 
 
 def _capped(items: list[str], prefix: str, limit: int) -> list[str]:
@@ -293,12 +331,14 @@ def _change(change: Change, channels: Mapping[int, str], mode: Mode) -> list[str
     lines = [f"{sign} {heading}"]
     labels = direction(mode)
     for name, old, new in shown_fields(change, mode):
+        note = origin_note(change, name, mode)
+        after = f"  # {note}" if note else ""
         if not is_multiline(old, new):
             if old is not None:
                 lines.append(f"-{_INDENT}{name}: {value(old)}")
-            lines.append(f"+{_INDENT}{name}: {value(new)}")
+            lines.append(f"+{_INDENT}{name}: {value(new)}{after}")
             continue
-        lines.append(f"{'+' if old is None else ' '}{_INDENT}{name}:")
+        lines.append(f"{'+' if old is None else ' '}{_INDENT}{name}:{after}")
         if old is None:
             lines.extend(f"+{_INDENT}  {line}" for line in template_lines(str(new)))
             continue

@@ -12,9 +12,14 @@ from reconciler.plan import Change, Plan, TargetPlan
 from reconciler.render.github import neutralize_commands, one_line
 from reconciler.render.wording import (
     Mode,
+    already_live,
+    base_line,
     change_heading,
     direction,
     is_multiline,
+    origin_note,
+    released_line,
+    released_title,
     shown_fields,
     sms_segments,
     summary_line,
@@ -41,12 +46,19 @@ def render_text(plan: Plan, *, color: bool = False, drift: bool = False) -> str:
     mode: Mode = "drift" if drift else "plan"
     paint = _painter(color)
     out: list[str] = []
+    scope = base_line(plan)
+    if scope:
+        out.extend([scope, ""])
     for target in plan.changed_targets:
         out.extend(_target(target, plan.channels, mode, paint))
         out.append("")
     if plan.unreadable:
         out.append(paint(RED, unreadable_title(plan)))
         out.extend(f"  ! {unreadable_line(target)}" for target in plan.unreadable)
+        out.append("")
+    if plan.released:
+        out.append(paint(YELLOW, released_title(plan)))
+        out.extend(f"  - {released_line(target)}" for target in plan.released)
         out.append("")
     warnings = plan.all_warnings(unreadable=False)  # those have their own section
     if warnings:
@@ -79,20 +91,26 @@ def _change(change: Change, channels: dict[int, str], mode: Mode, paint: _Paint)
     lines = [f"{_INDENT_CHANGE}{paint(tint, f'{sign} {word}')} {rest}"]
     labels = direction(mode)
     for name, old, new in shown_fields(change, mode):
+        note = origin_note(change, name, mode)
+        after = f"  ({note})" if note else ""
         if is_multiline(old, new):
-            lines.append(f"{_INDENT_FIELD}{name}:")
+            lines.append(f"{_INDENT_FIELD}{name}:{after[1:]}")
             if old is None:
                 block = [f"+{line}" for line in template_lines(str(new))]
             else:
                 block = template_diff(str(old), str(new), labels)
             lines.extend(f"{_INDENT_BLOCK}{_paint_diff(line, paint)}" for line in block)
         elif old is None:
-            lines.append(f"{_INDENT_FIELD}{name}: {value(new)}")
+            lines.append(f"{_INDENT_FIELD}{name}: {value(new)}{after}")
         elif mode == "drift":
             pair = f"{labels[0]} {value(old)} → {labels[1]} {value(new)}"
-            lines.append(f"{_INDENT_FIELD}{name}: {pair}")
+            lines.append(f"{_INDENT_FIELD}{name}: {pair}{after}")
         else:
-            lines.append(f"{_INDENT_FIELD}{name}: {value(old)} → {value(new)}")
+            lines.append(f"{_INDENT_FIELD}{name}: {value(old)} → {value(new)}{after}")
+    if mode == "plan" and change.after is not None:
+        for name in already_live(change):
+            shown = value(getattr(change.after, name))
+            lines.append(f"{_INDENT_FIELD}{name}: {shown}  ({origin_note(change, name, mode)})")
     segments = sms_segments(change, channels, mode)
     if segments:
         lines.append(f"{_INDENT_FIELD}{segments}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
 from reconciler.lint.rules import named_kind
@@ -20,6 +20,7 @@ from reconciler.plan import (
     Change,
     FieldName,
     Plan,
+    ReleasedTarget,
     TargetPlan,
     Value,
 )
@@ -217,3 +218,88 @@ def unreadable_title(plan: Plan) -> str:
     count = len(plan.unreadable)
     noun = plural(count, "target")
     return f"{noun} {UNREADABLE}; nothing is planned for {'it' if count == 1 else 'them'}:"
+
+
+# --- a git base (issue 18): origins, the run's scope, released targets --------------------------
+
+ORIGIN_WORDS: dict[Mode, dict[str, str]] = {
+    "plan": {
+        "change": "this change",
+        "live-edit": "overwrites a live edit",
+        "conflict": "conflict: this change and a live edit differ",
+        "already-live": "already live, nothing to write",
+    },
+    "drift": {
+        "change": "changed in git",
+        "live-edit": "live edit",
+        "conflict": "live edit, also changed in git",
+        "already-live": "already live",
+    },
+}
+RELEASE_HINT = "to remove them keep the document with `communications: []`"
+
+
+def origin_note(change: Change, name: FieldName, mode: Mode) -> str | None:
+    """``overwrites a live edit (last updated by Jane Doe (jdoe) on …)``, or None."""
+    origin = (change.origin or {}).get(name)
+    if origin is None:
+        return None
+    word = ORIGIN_WORDS[mode][origin]
+    who = attribution(change) if origin in ("live-edit", "conflict") else None
+    return one_line(f"{word} ({who})" if who else word)
+
+
+def already_live(change: Change) -> list[FieldName]:
+    """The fields the head changes that are already live (nothing is written for them)."""
+    return [name for name, origin in (change.origin or {}).items() if origin == "already-live"]
+
+
+def base_line(plan: Plan) -> str | None:
+    """What the git base did to this run: its scope, or the base the labels compare with."""
+    base = plan.base
+    if base is None:
+        return None
+    at = f"{base.ref} ({base.commit[:12]})"
+    if base.changedSince and base.full is not None:
+        return one_line(f"Full plan: {base.full}; every document was planned.")
+    if base.changedSince:
+        return one_line(
+            f"Changed since {at}: {base.changedDocuments} of "
+            f"{plural(base.documents, 'document')} planned; the others are unchanged and "
+            "were not read."
+        )
+    return one_line(f"Origins are labelled against {at}.")
+
+
+def released_title(plan: Plan) -> str:
+    ref = plan.base.ref if plan.base is not None else "the base"
+    noun = plural(len(plan.released), "target")
+    return f"{noun} no longer managed (document deleted since {ref}); nothing is written:"
+
+
+def released_line(target: ReleasedTarget) -> str:
+    where = f" ({target.manifest})" if target.manifest else ""
+    if not target.readable:
+        return one_line(
+            f"{target.label}{where}: no longer managed; its live state could not be read "
+            f"({target.error}); nothing is written"
+        )
+    count = target.activeLive
+    verb = "stays" if count == 1 else "stay"
+    return one_line(
+        f"{target.label}{where}: no longer managed: its "
+        f"{plural(count, 'active communication')} {verb} live; {RELEASE_HINT}"
+    )
+
+
+def conflict_error(conflicts: Sequence[tuple[TargetPlan, Change, FieldName]]) -> str:
+    """The ``error:`` line of ``plan --fail-on-conflict``."""
+    shown = "; ".join(
+        f"{target.label} {change.key.label()} {name}" for target, change, name in conflicts[:3]
+    )
+    more = f" and {len(conflicts) - 3} more" if len(conflicts) > 3 else ""
+    return one_line(
+        f"{plural(len(conflicts), 'conflict')} between this change and a live edit: "
+        f"{shown}{more}; take the live value into the manifest or confirm the change, then plan "
+        "again (or plan without --fail-on-conflict)"
+    )

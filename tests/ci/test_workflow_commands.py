@@ -17,17 +17,24 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
+from tests.support.gitrepo import commit, git, init
 from tests.support.workflows import SPEC_SECRET_VARIABLES, Runner, StepResult, base_environment
 
 ENV_EXPRESSION = "${{ vars.RECONCILER_ENV || 'prod-eu' }}"
 FORCE_EXPRESSION = "${{ inputs.force }}"
+BASE_EXPRESSION = "${{ github.event.pull_request.base.sha }}"
 CANARIES = {name: f"canary-{name.lower()}-7f3a9c" for name in SPEC_SECRET_VARIABLES}
 
 
 def make_runner(repo: Path, *, environment: str = "sandbox", force: str = "") -> Runner:
     return Runner(
         workdir=repo,
-        expressions={ENV_EXPRESSION: environment, FORCE_EXPRESSION: force},
+        expressions={
+            ENV_EXPRESSION: environment,
+            FORCE_EXPRESSION: force,
+            # The pull request's base: the repository's first commit (configuration only).
+            BASE_EXPRESSION: git(repo, "rev-list", "--max-parents=0", "HEAD"),
+        },
         secrets=CANARIES,
         base_env=base_environment(repo, repo.parent / "home"),
     )
@@ -35,12 +42,17 @@ def make_runner(repo: Path, *, environment: str = "sandbox", force: str = "") ->
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """The parts of a checkout the workflows read: manifests (with templates) and config."""
+    """The parts of a checkout the workflows read: manifests (with templates) and config, as a
+    git repository of two commits: the configuration (a pull request's base), then the
+    manifests (the pull request), so the pull request's plan covers every target."""
     copy = tmp_path / "repo"
     copy.mkdir()
     (tmp_path / "home").mkdir()
-    shutil.copytree(ROOT / "manifests", copy / "manifests")
     shutil.copy2(ROOT / "reconciler.yaml", copy / "reconciler.yaml")
+    init(copy)
+    commit(copy, "configuration")
+    shutil.copytree(ROOT / "manifests", copy / "manifests")
+    commit(copy, "manifests")
     return copy
 
 
@@ -82,6 +94,35 @@ def test_plan_workflow_validates_then_writes_the_comment_and_the_json_plan(repo:
     assert_no_canary(repo, [validate, plan])
 
 
+def test_plan_workflow_plans_only_what_the_pull_request_changes(repo: Path) -> None:
+    """plan.yml plans --changed-since the pull request's base: here main holds every manifest
+    and the pull request edits one target's message."""
+    runner = make_runner(repo)
+    path = repo / "manifests" / "spring-sprint.yaml"
+    path.write_text(path.read_text().replace("Spend 500 before", "Spend 500 by", 1))
+    commit(repo, "the pull request")
+    base = git(repo, "rev-parse", "HEAD~1")
+    runner.expressions[BASE_EXPRESSION] = base
+    plan = only(runner.run_job("plan", "plan"))
+    assert plan.code == 0, plan.stderr
+    comment = (repo / "plan.md").read_text(encoding="utf-8")
+    assert f"Changed since {base} ({base[:12]}): 1 of 5 documents planned" in comment
+    saved = json.loads((repo / "plan.json").read_text())
+    assert [t["targetId"] for t in saved["targets"]] == [2317]
+    assert saved["base"]["commit"] == base
+
+
+def test_the_plan_job_names_the_fix_for_a_shallow_checkout(repo: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    runner = make_runner(clone)
+    runner.expressions[BASE_EXPRESSION] = git(repo, "rev-list", "--max-parents=0", "HEAD")
+    plan = only(runner.run_job("plan", "plan"))
+    assert plan.code == 1
+    assert "actions/checkout with fetch-depth: 0" in plan.stderr
+    assert (clone / "plan.md").read_text().startswith("### reconciler plan failed")
+
+
 def test_validate_step_annotates_a_bad_manifest(repo: Path) -> None:
     shutil.copy2(
         ROOT / "tests" / "data" / "manifests" / "bad-unquoted-number.yaml",
@@ -111,6 +152,8 @@ def test_drift_then_apply_then_no_drift(repo: Path) -> None:
     report = (repo / "drift.md").read_text()
     assert "drift report" in report
     assert "changed" in report
+    assert "Origins are labelled against HEAD" in report
+    assert "# live edit (last updated by ui.admin (ui.admin) on " in report
     assert "::stop-commands::" not in report
     assert before.summary.strip() == report.strip()
     assert runner.run_job("drift", "issue") == []  # the issue job has actions only

@@ -329,7 +329,10 @@ def step_using(job: dict[str, Any], action: str) -> dict[str, Any]:
 def test_plan_comment_and_artifact_come_from_the_plan_step() -> None:
     job = jobs(load("plan"))["plan"]
     plan = next(s for s in steps(job) if s.get("id") == "plan")
-    assert "reconciler plan --format markdown --out plan.json > plan.md" in plan["run"]
+    assert (
+        'reconciler plan --changed-since "$BASE_SHA" --format markdown --out plan.json > plan.md'
+        in plan["run"]
+    )
     comment = step_using(job, "marocchino/sticky-pull-request-comment")
     # A fixed header makes the action edit its earlier comment instead of adding one.
     assert comment["with"] == {"header": "reconciler-plan", "path": "plan.md"}
@@ -337,6 +340,18 @@ def test_plan_comment_and_artifact_come_from_the_plan_step() -> None:
     upload = step_using(job, "actions/upload-artifact")
     assert upload["with"]["path"] == "plan.json"
     assert steps(job).index(comment) > steps(job).index(plan)
+
+
+def test_the_pull_request_plan_reads_its_base_from_the_whole_history() -> None:
+    """Issue 18: --changed-since the pull request's base commit, which a depth-1 checkout
+    lacks; apply stays a full apply (it repairs earlier failures too)."""
+    job = jobs(load("plan"))["plan"]
+    checkout = step_using(job, "actions/checkout")
+    assert checkout["with"]["fetch-depth"] == 0
+    plan = next(s for s in steps(job) if s.get("id") == "plan")
+    assert plan["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    apply = next(s for s in steps(jobs(load("apply"))["apply"]) if s.get("id") == "apply")
+    assert "--changed-since" not in apply["run"]
 
 
 def test_apply_report_is_uploaded_whatever_happened() -> None:
@@ -351,7 +366,7 @@ def test_apply_report_is_uploaded_whatever_happened() -> None:
 def test_drift_report_is_what_the_issue_job_reads() -> None:
     drift = load("drift")
     check = next(s for s in steps(jobs(drift)["drift"]) if s.get("id") == "drift")
-    assert "reconciler drift --format markdown > drift.md" in check["run"]
+    assert "reconciler drift --base HEAD --format markdown > drift.md" in check["run"]
     upload = step_using(jobs(drift)["drift"], "actions/upload-artifact")
     download = step_using(jobs(drift)["issue"], "actions/download-artifact")
     assert upload["with"]["path"] == "drift.md"

@@ -269,3 +269,21 @@ def test_inline_code_escapes_everything_that_could_render() -> None:
         "&#96;d&#96; &#38;e&#59;</code>"
     )
     assert code("plain-name, 2") == "<code>plain-name, 2</code>"
+
+
+def test_live_edits_and_conflicts_come_first_under_a_warning() -> None:
+    from tests.support.render import labelled_plan
+
+    comment = render_markdown(labelled_plan())
+    warning = comment.index("> [!WARNING]")
+    assert warning < comment.index("| to create")
+    block = comment[warning : comment.index("\n\n", warning)].splitlines()
+    assert block[1] == "> **Merging overwrites live edits:** 1 live edit and 1 conflict"
+    assert "sender" in block[2]  # the conflict first
+    assert "conflict: this pull request changes it, and it was edited live" in block[2]
+    assert "messageTemplate" in block[3]
+    assert "merging overwrites it" in block[3]
+    assert "Jane Doe" in block[3]
+    assert '+       subjectTemplate: "New"  # this change' in comment
+    assert "> [!NOTE]" in comment
+    assert_well_formed(comment)

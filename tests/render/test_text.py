@@ -68,3 +68,29 @@ def test_template_diff_marks_a_missing_final_newline() -> None:
         "\\ No newline at end of file",
     ]
     assert template_diff("a\nb", "a\nc", ("x", "y"))[-2:] == ["-b", "+c"]
+
+
+def test_a_plan_against_a_git_base_says_its_scope_origins_and_released_targets() -> None:
+    from tests.support.render import labelled_plan
+
+    text = render_text(labelled_plan())
+    lines = text.splitlines()
+    assert lines[0] == (
+        f"Changed since main ({'a' * 12}): 1 of 5 documents planned; the others are unchanged "
+        "and were not read."
+    )
+    assert (
+        '      sender: "ui@x.example" → "b@x.example"  (conflict: this change and a live edit '
+        "differ (last updated by Jane Doe (jdoe) on 2026-03-01T10:00:00.000+0000))"
+    ) in lines
+    assert '      subjectTemplate: "Old" → "New"  (this change)' in lines
+    assert (
+        '      messageTemplate: "Edited live" → "Base text"  (overwrites a live edit (last '
+        "updated by Jane Doe (jdoe) on 2026-03-01T10:00:00.000+0000))"
+    ) in lines
+    assert "      offsetDays: 2  (already live, nothing to write)" in lines
+    assert "1 target no longer managed (document deleted since main); nothing is written:" in lines
+    assert (
+        "  - brunch (2170/2402) (manifests/summer-streak.yaml): no longer managed: its 3 active "
+        "communications stay live; to remove them keep the document with `communications: []`"
+    ) in lines

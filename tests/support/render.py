@@ -276,3 +276,45 @@ def assert_well_formed(markdown: str) -> None:
         assert line.count("<summary>") == line.count("</summary>"), line
     assert open_fence is None, "a code fence is never closed"
     assert depth == 0, "a <details> block is never closed"
+
+
+def labelled_plan() -> Plan:
+    """A plan against a git base (issue 18): one target whose START email has a subject this
+    change sets, a message a named user edited live (overwritten), a sender changed in both
+    places (conflict) and an offset already live; plus one released target."""
+    from reconciler.plan import BaseInfo, ReleasedTarget
+    from reconciler.provenance import label_target
+
+    live = Communication.model_validate(
+        {
+            "id": 7,
+            "communicationType": "START",
+            "channelId": EMAIL,
+            "sender": "ui@x.example",
+            "subjectTemplate": "Old",
+            "messageTemplate": "Edited live",
+            "offsetDays": 2,
+            "active": True,
+            "attribution": {
+                "lastUpdatedBy": {"id": 1, "code": "jdoe", "name": "Jane Doe"},
+                "lastUpdatedOn": "2026-03-01T10:00:00.000+0000",
+            },
+        }
+    )
+
+    def target(subject: str, sender: str, offset: int) -> DesiredTarget:
+        entry = DesiredCommunication(
+            "START", EMAIL, sender, subject, "Base text", offset, True, Source(SPRING, 9, 5)
+        )
+        return DesiredTarget("spring", 2163, 2317, True, (entry,), Source(SPRING, 3, 1))
+
+    base, head = target("Old", "a@x.example", 0), target("New", "b@x.example", 2)
+    planned = make_plan([head], {head.ref: [live]}, "prod", GENERATED_AT, channels=CHANNELS)
+    labelled = label_target(planned.targets[0], head, base)
+    released = ReleasedTarget(
+        targetGroupId=2170, targetId=2402, name="brunch", manifest=SUMMER, activeLive=3
+    )
+    info = BaseInfo(ref="main", commit="a" * 40, changedSince=True, documents=5, changedDocuments=1)
+    return planned.model_copy(
+        update={"targets": (labelled,), "base": info, "released": (released,)}
+    )

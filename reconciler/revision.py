@@ -1,0 +1,159 @@
+"""The repository at a git ref, read with git itself (issue 18): no checkout, no network.
+
+``find_revision`` turns ``REF`` into a commit of the repository around a directory, or raises
+``GitError`` with one line naming the fix (no git program, not a git repository, an unknown ref,
+a ref missing from a shallow clone). ``write_tree`` copies that commit's files into a scratch
+directory (``git ls-tree`` lists them, one ``git cat-file --batch`` reads them all), so the
+manifest loader reads the base exactly as it reads the working tree: same interpolation, same
+template-file rules, same YAML anchors.
+
+Files larger than the manifest limit are not read: they are written as sparse files of their
+size, so loading reports them as too large, as it would in the working tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import GitError
+from reconciler.manifests.yamlstrict import MAX_FILE_BYTES
+
+GIT_TIMEOUT_SECONDS = 60.0
+CHECKOUT_HINT = "in GitHub Actions, actions/checkout with fetch-depth: 0"
+_LOCATING = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX")
+_FILE_MODES = {"100644", "100755"}
+_LINK_MODE = "120000"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """``ref`` as given, the commit it names, and the work tree's top directory."""
+
+    ref: str
+    commit: str
+    toplevel: Path
+
+    @property
+    def short(self) -> str:
+        return self.commit[:12]
+
+
+def find_revision(directory: Path, ref: str) -> Revision:
+    """The commit ``ref`` names in the repository around ``directory``; GitError otherwise."""
+    if not ref or ref.startswith("-") or any(ch in ref for ch in "\0\n\r"):
+        raise GitError(f"{ref!r} is not a git ref (a branch, tag or commit)")
+    found = _git(directory, "rev-parse", "--show-toplevel", check=False)
+    if found.returncode != 0:
+        if "not a git repository" in found.stderr:
+            raise GitError(
+                f"--changed-since/--base {ref}: {directory} is not in a git repository; run in a "
+                f"clone of the manifests repository ({CHECKOUT_HINT})"
+            )
+        raise GitError(f"git cannot read the repository at {directory}: {_first(found.stderr)}")
+    toplevel = Path(found.stdout.strip())
+    named = _git(toplevel, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if named.returncode == 0:
+        return Revision(ref, named.stdout.strip(), toplevel)
+    shallow = _git(toplevel, "rev-parse", "--is-shallow-repository", check=False)
+    if shallow.stdout.strip() == "true":
+        raise GitError(
+            f"git ref {ref!r} is not in this shallow clone; fetch the history "
+            f"({CHECKOUT_HINT}, or git fetch --unshallow)"
+        )
+    raise GitError(
+        f"unknown git ref {ref!r}: no branch, tag or commit of that name in {toplevel}; "
+        f"fetch it first (git fetch origin {ref}; {CHECKOUT_HINT})"
+    )
+
+
+def write_tree(revision: Revision, into: Path) -> None:
+    """Every file of ``revision`` under ``into`` (links as links, submodules left out)."""
+    listing = _git(revision.toplevel, "ls-tree", "-r", "-z", "-l", "--full-tree", revision.commit)
+    wanted: list[tuple[str, Path, bool]] = []  # (blob, where, is a link)
+    for entry in listing.stdout.split("\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition("\t")
+        mode, kind, sha, size = meta.split()
+        if kind != "blob" or ".." in Path(name).parts or mode not in {*_FILE_MODES, _LINK_MODE}:
+            continue
+        path = into / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if mode in _FILE_MODES and int(size) > MAX_FILE_BYTES:
+            with open(path, "wb") as large:  # a sparse file of the blob's size, unread
+                large.truncate(int(size))
+        else:
+            wanted.append((sha, path, mode == _LINK_MODE))
+    contents = _read_blobs(revision.toplevel, [sha for sha, _, _ in wanted])
+    for sha, path, link in wanted:
+        if link:
+            os.symlink(os.fsdecode(contents[sha]), path)
+        else:
+            path.write_bytes(contents[sha])
+
+
+def _read_blobs(toplevel: Path, shas: list[str]) -> dict[str, bytes]:
+    """The contents of ``shas``, read by one ``git cat-file --batch``."""
+    unique = list(dict.fromkeys(shas))
+    if not unique:
+        return {}
+    done = _run(toplevel, ["cat-file", "--batch"], "".join(f"{s}\n" for s in unique).encode())
+    out, position, found = done.stdout, 0, {}
+    for sha in unique:
+        end = out.index(b"\n", position)
+        header = out[position:end].split()
+        if len(header) != 3:
+            raise GitError(f"git could not read blob {sha} of the base")
+        size = int(header[2])
+        found[sha] = out[end + 1 : end + 1 + size]
+        position = end + 1 + size + 1
+    return found
+
+
+def _git(directory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = _run(directory, list(args), None, check=check)
+    return subprocess.CompletedProcess(
+        done.args,
+        done.returncode,
+        done.stdout.decode("utf-8", "surrogateescape"),
+        done.stderr.decode("utf-8", "replace"),
+    )
+
+
+def _run(
+    directory: Path, args: list[str], stdin: bytes | None, *, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
+    git = shutil.which("git")
+    if git is None:
+        raise GitError("--changed-since and --base need the git program, and it is not installed")
+    environment = {k: v for k, v in os.environ.items() if k not in _LOCATING}
+    # Never the network: a partial clone must not fetch a missing object on its own.
+    environment.update(
+        LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", GIT_NO_LAZY_FETCH="1"
+    )
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [git, "-C", str(directory), *args],
+            input=stdin,
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            env=environment,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git did not answer in {GIT_TIMEOUT_SECONDS:g} s") from None
+    except OSError as exc:
+        raise GitError(f"git could not run: {exc.strerror}") from None
+    if check and done.returncode != 0:
+        message = _first(done.stderr.decode("utf-8", "replace"))
+        raise GitError(f"git {args[0]} failed: {message}")
+    return done
+
+
+def _first(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    return lines[0].removeprefix("fatal: ") if lines else "no message"

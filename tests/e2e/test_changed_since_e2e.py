@@ -1,0 +1,338 @@
+"""Git-aware plans over real HTTP (issue 18): `--changed-since` reads only what a pull request
+changes, deleted documents release their targets, and every change says whose it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.sandbox import SandboxServer
+from reconciler.sandbox.seed import EMAIL
+from tests.support.cli import Run
+from tests.support.gitrepo import (
+    SHARED,
+    commit,
+    init,
+    pr_config,
+    pr_repository,
+    promo_text,
+    shallow_clone,
+)
+from tests.support.sandbox import reads_of_communications, writes
+
+JANE = {"id": 7, "code": "jdoe", "description": "Marketing", "name": "Jane Doe"}
+
+
+# --- acceptance 1: a pull request of 3 targets in a repository of 1,000 ------------------------
+
+
+@pytest.fixture
+def pr_repo(
+    tmp_path: Path, sandbox_db: Path, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, SandboxServer, list[int], str]:
+    """1,000 targets in 10 groups, committed as main; then the pull request's change: the
+    shared template file (two targets) and the ``promo`` value (one target)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    changed = pr_repository(repo, sandbox_db)
+    server = sandbox_factory()
+    pr_config(repo, server.url, "double points")
+    init(repo)
+    base = commit(repo, "base")
+    (repo / SHARED[0]).write_text("Hi {{first_name}}, the shared offer, now doubled.\n")
+    pr_config(repo, server.url, "triple points")
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("CAPILLARY_USERNAME", "demo")
+    monkeypatch.setenv("CAPILLARY_PASSWORD", "demo-password")
+    return repo, server, changed, base
+
+
+def _changes(document: dict[str, Any], targets: list[int]) -> dict[int, list[Any]]:
+    return {
+        t["targetId"]: [
+            {k: v for k, v in c.items() if k != "origin"}
+            for c in t["changes"]
+            if c["action"] != "noop"
+        ]
+        for t in document["targets"]
+        if t["targetId"] in targets
+    }
+
+
+def test_a_pr_plan_reads_only_its_3_targets_in_3_plus_g_plus_2_requests(
+    pr_repo: tuple[Path, SandboxServer, list[int], str], cli: Run
+) -> None:
+    _repo, server, changed, base = pr_repo
+    server.store.clear_request_log()
+    code, out, err = cli("plan", "--changed-since", base, "--format", "json")
+    assert code == 0, err
+    log = server.store.request_log()
+    document = json.loads(out)
+    assert sorted(t["targetId"] for t in document["targets"]) == sorted(changed)
+    groups = {t["targetGroupId"] for t in document["targets"]}
+    assert len(log) == 3 + len(groups) + 2, [r.path for r in log]
+    assert all(r.method == "GET" for r in log)
+    assert {r.path.split("/")[5] for r in reads_of_communications(log)} == {str(t) for t in changed}
+    assert document["base"]["changedDocuments"] == 3
+    assert document["base"]["documents"] == 1000
+    assert document["base"]["full"] is None
+    # Each of the three changes its START email only, and that is this change's.
+    for target in document["targets"]:
+        (change,) = [c for c in target["changes"] if c["action"] != "noop"]
+        assert change["fields"] == ["messageTemplate"]
+        assert change["origin"] == {"messageTemplate": "change"}
+    promoted = next(t for t in document["targets"] if t["targetId"] == changed[2])
+    written = next(c for c in promoted["changes"] if c["action"] == "update")["after"]
+    assert written["messageTemplate"] == promo_text("triple points")
+
+    server.store.clear_request_log()
+    code, out, err = cli("plan", "--format", "json")
+    assert code == 0, err
+    full = json.loads(out)
+    assert len(reads_of_communications(server.store.request_log())) == 1000
+    assert _changes(full, changed) == _changes(document, changed)
+    assert sum(1 for t in full["targets"] for c in t["changes"] if c["action"] != "noop") == 3
+
+
+def test_the_pr_plan_says_how_much_it_planned(
+    pr_repo: tuple[Path, SandboxServer, list[int], str], cli: Run
+) -> None:
+    _, _, _, base = pr_repo
+    code, out, err = cli("plan", "--changed-since", base)
+    assert code == 0, err
+    assert out.startswith(f"Changed since {base} ({base[:12]}): 3 of 1000 documents planned;")
+    assert "3 to update, 0 to deactivate, 9 unchanged across 3 targets." in out
+
+
+def test_shards_split_the_changed_targets(
+    pr_repo: tuple[Path, SandboxServer, list[int], str], cli: Run
+) -> None:
+    _, server, changed, base = pr_repo
+    seen: list[int] = []
+    for shard in ("1/2", "2/2"):
+        server.store.clear_request_log()
+        code, out, err = cli("plan", "--changed-since", base, "--shard", shard, "--format", "json")
+        assert code == 0, err
+        ids = [t["targetId"] for t in json.loads(out)["targets"]]
+        assert len(reads_of_communications(server.store.request_log())) == len(ids)
+        seen += ids
+    assert sorted(seen) == sorted(changed)
+
+
+def test_a_config_change_outside_vars_is_a_full_plan_that_says_so(
+    pr_repo: tuple[Path, SandboxServer, list[int], str], cli: Run
+) -> None:
+    repo, server, _, base = pr_repo
+    pr_config(repo, server.url, "triple points", maxDeactivatePercent=30)
+    server.store.clear_request_log()
+    code, out, err = cli("plan", "--changed-since", base)
+    assert code == 0, err
+    assert out.startswith(
+        f"Full plan: reconciler.yaml changed since {base} outside vars "
+        "(environments.test.maxDeactivatePercent); every document was planned."
+    )
+    assert len(reads_of_communications(server.store.request_log())) == 1000
+
+
+def test_apply_changed_since_writes_only_the_changed_targets(
+    pr_repo: tuple[Path, SandboxServer, list[int], str], cli: Run
+) -> None:
+    _, server, changed, base = pr_repo
+    server.store.clear_request_log()
+    code, _, err = cli("apply", "--changed-since", base, "--auto-approve")
+    assert code == 0, err
+    log = server.store.request_log()
+    assert sorted(int(r.path.split("/")[5]) for r in writes(log)) == sorted(changed)
+    # the canary's extra read aside, only the three targets are read
+    assert {r.path.split("/")[5] for r in reads_of_communications(log)} == {str(t) for t in changed}
+
+
+# --- acceptance 2 (end to end), 3 and 4 on the demo repository ---------------------------------
+
+
+@pytest.fixture
+def demo(workspace: Path, cli: Run, sandbox: SandboxServer) -> tuple[Path, SandboxServer, str]:
+    """The demo repository, applied (live matches it), committed as main."""
+    assert cli("apply", "--auto-approve")[0] == 0
+    init(workspace)
+    return workspace, sandbox, commit(workspace, "base")
+
+
+def _start_email(server: SandboxServer) -> dict[str, Any]:
+    rows = server.store.communications(2163, 2317)
+    return next(
+        r
+        for r in rows
+        if r["communicationType"] == "START" and r["channelId"] == EMAIL and r["active"]
+    )
+
+
+def _edit_manifest(repo: Path, old: str, new: str) -> None:
+    path = repo / "manifests" / "spring-sprint.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_pr_comment_warns_that_merging_overwrites_a_named_users_ui_edit(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    row = _start_email(server)
+    server.store.edit_communication(row["id"], subject_template="Edited in the UI", actor=JANE)
+    _edit_manifest(repo, "Spend 500 before", "Spend 500 by")  # the PR: another field
+    code, out, err = cli("plan", "--changed-since", base, "--format", "markdown")
+    assert code == 0, err
+    warning = out.index("> [!WARNING]")
+    assert warning < out.index("| to create")  # first, before the table and the diffs
+    section = out[warning : out.index("\n\n", warning)]
+    assert "Merging overwrites live edits:" in section
+    assert "1 live edit and 0 conflicts" in section
+    assert "subjectTemplate" in section
+    assert "merging overwrites it" in section
+    assert "Jane Doe (jdoe)" in section.replace("&#40;", "(").replace("&#41;", ")")
+    assert "# this change" in out  # the message's diff line
+    code, text, _ = cli("plan", "--changed-since", base)
+    assert "subjectTemplate:" in text
+    assert "(overwrites a live edit (last updated by Jane Doe (jdoe) on " in text
+    document = json.loads(cli("plan", "--changed-since", base, "--format", "json")[1])
+    (change,) = [c for t in document["targets"] for c in t["changes"] if c["action"] == "update"]
+    assert change["origin"] == {"messageTemplate": "change", "subjectTemplate": "live-edit"}
+
+
+def test_fail_on_conflict_exits_1_on_a_field_changed_in_both_places(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    row = _start_email(server)
+    server.store.edit_communication(row["id"], subject_template="Edited in the UI", actor=JANE)
+    old = row["subjectTemplate"]
+    _edit_manifest(repo, json.dumps(old)[1:-1], "Changed in the PR")
+    code, out, err = cli("plan", "--changed-since", base, "--format", "json")
+    assert code == 0, err
+    origins = [c.get("origin") for t in json.loads(out)["targets"] for c in t["changes"]]
+    assert {"subjectTemplate": "conflict"} in origins
+    code, out, err = cli("plan", "--changed-since", base, "--fail-on-conflict")
+    assert code == 1
+    assert err.count("error: ") == 1
+    assert "1 conflict between this change and a live edit" in err
+    assert "(conflict: this change and a live edit differ (last updated by Jane Doe" in out
+
+
+def test_a_full_plan_with_base_labels_every_change(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    _repo, server, base = demo
+    row = _start_email(server)
+    server.store.edit_communication(row["id"], subject_template="Edited in the UI", actor=JANE)
+    server.store.clear_request_log()
+    code, out, err = cli("plan", "--base", base, "--format", "json")
+    assert code == 0, err
+    assert len(reads_of_communications(server.store.request_log())) == 5  # every target
+    document = json.loads(out)
+    assert document["base"]["changedSince"] is False
+    (change,) = [c for t in document["targets"] for c in t["changes"] if c["action"] != "noop"]
+    assert change["origin"] == {"subjectTemplate": "live-edit"}
+
+
+def test_drift_labels_each_drifted_field_a_live_edit_against_head(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    _, server, _ = demo
+    row = _start_email(server)
+    server.store.edit_communication(row["id"], subject_template="Edited in the UI", actor=JANE)
+    code, out, _ = cli("drift", "--base", "HEAD")
+    assert code == 2
+    assert "(live edit (last updated by Jane Doe (jdoe) on " in out
+
+
+def test_a_deleted_document_is_no_longer_managed_and_nothing_is_written(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    active = {
+        t: sum(1 for r in server.store.communications(2170, t) if r["active"]) for t in (2401, 2402)
+    }
+    assert all(active.values())
+    (repo / "manifests" / "summer-streak.yaml").unlink()
+    server.store.clear_request_log()
+    code, out, err = cli("plan", "--changed-since", base)
+    assert code == 0, err
+    assert (
+        f"2 targets no longer managed (document deleted since {base}); nothing is written:" in out
+    )
+    for target, name in (
+        (2401, "summer-streak-weekly-shopper"),
+        (2402, "summer-streak-brunch-club"),
+    ):
+        assert (
+            f"  - {name} (2170/{target}) (manifests/summer-streak.yaml): no longer managed: its "
+            f"{active[target]} active communications stay live; to remove them keep the "
+            "document with `communications: []`"
+        ) in out
+    assert out.rstrip().endswith("No changes. Live state matches the manifests.")
+    assert len(reads_of_communications(server.store.request_log())) == 2
+    code, out, err = cli("apply", "--changed-since", base, "--auto-approve")
+    assert code == 0, err
+    assert writes(server.store.request_log()) == []
+    for target, count in active.items():
+        assert sum(1 for r in server.store.communications(2170, target) if r["active"]) == count
+
+
+def test_a_document_moved_to_another_target_is_one_released_and_one_new(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, _, base = demo
+    _edit_manifest(
+        repo, "  targetGroup: 2163\n  target: 2319", "  targetGroup: 2185\n  target: 2501"
+    )
+    code, out, err = cli("plan", "--changed-since", base, "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert [(t["targetGroupId"], t["targetId"]) for t in document["released"]] == [(2163, 2319)]
+    assert [(t["targetGroupId"], t["targetId"]) for t in document["targets"]] == [(2185, 2501)]
+    assert document["base"]["changedDocuments"] == 1
+
+
+@pytest.mark.parametrize("case", ["unknown ref", "shallow clone", "not a git repository"])
+def test_a_base_that_cannot_be_read_is_one_error_and_no_request(
+    workspace: Path,
+    sandbox: SandboxServer,
+    cli: Run,
+    case: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref = "main"
+    if case == "unknown ref":
+        init(workspace)
+        commit(workspace)
+        ref = "no-such-branch"
+    elif case == "shallow clone":
+        init(workspace)
+        ref = commit(workspace, "first")
+        commit(workspace, "second")
+        clone = tmp_path / "clone"
+        shallow_clone(workspace, clone)
+        (clone / "reconciler.yaml").write_text((workspace / "reconciler.yaml").read_text())
+        ref = ref[:12]
+        monkeypatch.chdir(clone)
+    sandbox.store.clear_request_log()
+    code, out, err = cli("plan", "--changed-since", ref)
+    assert code == 1
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    expected = {
+        "unknown ref": "unknown git ref 'no-such-branch'",
+        "shallow clone": "is not in this shallow clone; fetch the history (in GitHub Actions, "
+        "actions/checkout with fetch-depth: 0",
+        "not a git repository": "is not in a git repository",
+    }[case]
+    assert expected in lines[0]
+    assert "fetch-depth: 0" in lines[0]
+    assert sandbox.store.request_log() == []
