@@ -198,7 +198,8 @@ def test_segment_starts_cut_the_message_where_its_count_does(text: str) -> None:
     got = count(text)
     starts = segment_starts(text)
     assert len(starts) == got.segments
-    assert starts[0] == 0 and list(starts) == sorted(set(starts))
+    assert starts[0] == 0
+    assert list(starts) == sorted(set(starts))
     if got.segments > 1:
         gsm = got.encoding == "GSM-7"
         for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
