@@ -5,6 +5,7 @@ characters that force UCS-2 highlighted, and its counts. All arithmetic is lint'
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from reconciler.lint.placeholders import masked
@@ -14,7 +15,7 @@ from reconciler.preview.fill import spans
 from reconciler.preview.markup import attrs, esc, unknown_mark
 from reconciler.render.wording import plural
 
-_GSM7 = GSM7_BASIC | GSM7_EXTENSION
+_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]")
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,6 @@ def bubble(view: SmsView) -> str:
     each later one starts, UCS-2-forcing characters and unknown placeholders marked."""
     text = view.text
     ends = [*view.starts[1:], len(text)]
-    first = view.sms.first_ucs2
-    unknown = list(view.unknown)
     out: list[str] = []
     for number, (start, end) in enumerate(zip(view.starts, ends, strict=True), 1):
         if number > 1:
@@ -49,34 +48,33 @@ def bubble(view: SmsView) -> str:
             )
         out.append(f'<span class="segment"{attrs(data_segment=number)}>')
         at = start
-        while at < end:
-            span = next((s for s in unknown if s[0] <= at < s[1]), None)
-            if span is not None:
-                stop = min(span[1], end)
-                out.append(unknown_mark(text[at:stop]))
-                at = stop
+        for low, high in view.unknown:
+            if high <= start or low >= end:
                 continue
-            stop = at
-            while stop < end and text[stop] in _GSM7 and not _in_unknown(stop, unknown):
-                stop += 1
-            if stop > at:
-                out.append(esc(text[at:stop]))
-                at = stop
-                continue
-            char = text[at]
-            if char not in _GSM7:
-                kind = "ucs2 first" if at == first else "ucs2"
-                out.append(
-                    f'<mark class="{kind}" title="{esc(describe_char(char))} forces UCS-2">'
-                    f"{esc(char) if char.isprintable() and not char.isspace() else '&#9647;'}</mark>"
-                )
-                at += 1
+            out.append(_characters(text, at, max(low, at), view.sms.first_ucs2))
+            out.append(unknown_mark(text[max(low, at) : min(high, end)]))
+            at = min(high, end)
+        out.append(_characters(text, at, end, view.sms.first_ucs2))
         out.append("</span>")
     return "".join(out)
 
 
-def _in_unknown(index: int, unknown: list[tuple[int, int]]) -> bool:
-    return any(start <= index < stop for start, stop in unknown)
+def _characters(text: str, start: int, end: int, first: int | None) -> str:
+    """``text[start:end]`` escaped, each character outside GSM-7 marked."""
+    out: list[str] = []
+    at = start
+    for match in _NOT_GSM7.finditer(text, start, end):
+        index = match.start()
+        out.append(esc(text[at:index]))
+        char = match.group()
+        kind = "ucs2 first" if index == first else "ucs2"
+        shown = esc(char) if char.isprintable() and not char.isspace() else "&#9647;"
+        out.append(
+            f'<mark class="{kind}" title="{esc(describe_char(char))} forces UCS-2">{shown}</mark>'
+        )
+        at = index + 1
+    out.append(esc(text[at:end]))
+    return "".join(out)
 
 
 def sms_counts(view: SmsView) -> str:

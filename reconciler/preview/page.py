@@ -16,9 +16,9 @@ from reconciler.lint.rules import ChannelKind
 from reconciler.preview.bubbles import bubble, sms_attributes, sms_counts, sms_view
 from reconciler.preview.compare import Communication, Item, TargetView, changed_lines, targets
 from reconciler.preview.fill import fill
-from reconciler.preview.notification import push_card_body
 from reconciler.preview.mail import is_html, mail_view
 from reconciler.preview.markup import attrs, badge, esc, marked_text, unknown_note
+from reconciler.preview.notification import push_card_body
 from reconciler.preview.samples import Sample
 from reconciler.preview.style import CSS, PAGE_CSP
 from reconciler.render.wording import plural
