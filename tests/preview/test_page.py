@@ -207,3 +207,17 @@ def test_every_template_text_is_escaped_in_the_page(tmp_path: Path, channel: int
         assert frame["sandbox"] == ""
         assert "<script>" in frame["srcdoc"]
         assert "Content-Security-Policy" in frame["srcdoc"]
+
+
+def test_liquid_templates_render_when_the_environment_enables_liquid(tmp_path: Path) -> None:
+    template = "{% if first_name %}Hi {{ first_name | upcase }}{% endif %}, {{ nope }}!"
+    path = _doc(tmp_path, "t", [communication("START", 1, template, sender="NW")], "l.yaml")
+    docs = documents([path], *_env(tmp_path))
+    sample = Sample("s", {"first_name": "Ana"})
+    on = EnvironmentConfig(endpoint="sandbox", channels={"1": "sms"}, liquid=True)
+    off = EnvironmentConfig(endpoint="sandbox", channels={"1": "sms"})
+    [liquid] = cards(page_of(docs, env=on, sample=sample)[0])
+    [literal] = cards(page_of(docs, env=off, sample=sample)[0])
+    assert "".join(liquid.text).startswith("STARTSMSFromNWHi ANA, {{nope}}!")
+    assert "{% if first_name %}" in "".join(literal.text)
+    assert ["unknown"] in liquid.classes
