@@ -71,6 +71,10 @@ class EnvironmentConfig(_Strict):
     tags: list[str] = Field(default_factory=list, description="template tags beyond Capillary's")
     liquid: bool = Field(False, description="the org's Liquid feature is on")
     lint: LintConfig = Field(default_factory=LintConfig)
+    # Preview (docs/preview.md): named profiles of placeholder -> sample value.
+    samples: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="sample profiles for preview: name -> {tag: value}"
+    )
 
     @field_validator("channels")
     @classmethod
@@ -90,6 +94,17 @@ class EnvironmentConfig(_Strict):
                     "'prefix.*' for every tag under a prefix)"
                 )
         return tags
+
+    @field_validator("samples")
+    @classmethod
+    def _sample_profiles(cls, samples: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, values in samples.items():
+            if name == "worst-case":
+                raise ValueError("'worst-case' is the built-in profile; name yours differently")
+            for tag in values:
+                if not _TAG_NAME.fullmatch(tag) or tag.endswith(".*"):
+                    raise ValueError(f"samples.{name}: {tag!r} is not a tag name")
+        return samples
 
     def channel_kinds(self) -> dict[int, ChannelKind]:
         return {int(key): kind for key, kind in self.channels.items()}

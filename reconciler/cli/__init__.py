@@ -18,7 +18,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from reconciler import __version__
-from reconciler.cli import apply, export, lint, plan, probe, sandbox, validate
+from reconciler.cli import apply, export, lint, plan, preview, probe, sandbox, validate
 from reconciler.cli.context import RunContext, state
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
@@ -74,6 +74,7 @@ app.command()(plan.plan)
 app.command(help=plan.DRIFT_HELP)(plan.drift)
 app.command(help=apply.HELP)(apply.apply)
 app.command()(export.export)
+app.command()(preview.preview)
 app.command(help=probe.HELP)(probe.probe)
 app.add_typer(sandbox.sandbox_app, name="sandbox")
 

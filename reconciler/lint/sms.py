@@ -120,13 +120,29 @@ def count(text: str) -> SmsCount:
 
 def _parts(widths: Iterable[int], capacity: int) -> int:
     """Parts needed to pack characters of the given widths, none split over two parts."""
-    parts, used = 1, 0
-    for width in widths:
+    return len(_starts(widths, capacity))
+
+
+def _starts(widths: Iterable[int], capacity: int) -> list[int]:
+    """Index of the first character of each part, packing characters of the given widths."""
+    starts, used = [0], 0
+    for index, width in enumerate(widths):
         if used + width > capacity:
-            parts += 1
+            starts.append(index)
             used = 0
         used += width
-    return parts
+    return starts
+
+
+def segment_starts(text: str) -> tuple[int, ...]:
+    """Index in ``text`` where each segment of ``count(text)`` starts (``(0,)`` for one): the
+    boundaries a phone joins again, packed exactly as ``count`` packs them."""
+    sms = count(text)
+    if sms.segments == 1:
+        return (0,)
+    if sms.encoding == "GSM-7":
+        return tuple(_starts((septets(c) for c in text), GSM7_PART))
+    return tuple(_starts((2 if ord(c) > 0xFFFF else 1 for c in text), UCS2_PART))
 
 
 def replaced(text: str) -> str:

@@ -23,6 +23,8 @@ from tests.support.workflows import SPEC_SECRET_VARIABLES, Runner, StepResult, b
 ENV_EXPRESSION = "${{ vars.RECONCILER_ENV || 'prod-eu' }}"
 FORCE_EXPRESSION = "${{ inputs.force }}"
 BASE_EXPRESSION = "${{ github.event.pull_request.base.sha }}"
+PREVIEW_EXPRESSION = "${{ steps.preview-upload.outputs.artifact-url }}"
+PREVIEW_URL = "https://github.com/northwind/loyalty-communications/actions/runs/4242/artifacts/77"
 CANARIES = {name: f"canary-{name.lower()}-7f3a9c" for name in SPEC_SECRET_VARIABLES}
 
 
@@ -34,6 +36,7 @@ def make_runner(repo: Path, *, environment: str = "sandbox", force: str = "") ->
             FORCE_EXPRESSION: force,
             # The pull request's base: the repository's first commit (configuration only).
             BASE_EXPRESSION: git(repo, "rev-list", "--max-parents=0", "HEAD"),
+            PREVIEW_EXPRESSION: PREVIEW_URL,
         },
         secrets=CANARIES,
         base_env=base_environment(repo, repo.parent / "home"),
@@ -76,9 +79,18 @@ def test_plan_workflow_validates_then_writes_the_comment_and_the_json_plan(repo:
     assert validate.code == 0, validate.stderr
     assert "::error" not in validate.stdout
 
-    plan = only(runner.run_job("plan", "plan"))
+    plan, preview, link = runner.run_job("plan", "plan")
     assert plan.code == 0, plan.stderr
+    assert (preview.code, link.code) == (0, 0), preview.stderr + link.stderr
     comment = (repo / "plan.md").read_text(encoding="utf-8")
+    # The preview page, and the comment's line about it: what it holds, SMS segments, the link.
+    assert (repo / "preview" / "index.html").read_text(encoding="utf-8").startswith("<!DOCTYPE")
+    assert comment.rstrip().endswith("which loads nothing from the network.")
+    assert (
+        "**Message preview:** 15 communications in 5 targets; SMS: 4 messages, 4 segments"
+        in comment
+    )
+    assert f"[Download the preview]({PREVIEW_URL})" in comment
     assert comment.startswith("### ")
     assert "<details>" in comment
     assert "```diff" in comment
@@ -89,8 +101,8 @@ def test_plan_workflow_validates_then_writes_the_comment_and_the_json_plan(repo:
     assert saved["formatVersion"] == 1
     assert saved["environment"] == "sandbox"
     assert saved["summary"]["create"] > 0
-    # The CLI appended the same markdown to the step summary by itself.
-    assert plan.summary.strip() == comment.strip()
+    # The CLI appended the same markdown to the step summary by itself (before the preview line).
+    assert comment.startswith(plan.summary.strip())
     assert_no_canary(repo, [validate, plan])
 
 
@@ -103,9 +115,11 @@ def test_plan_workflow_plans_only_what_the_pull_request_changes(repo: Path) -> N
     commit(repo, "the pull request")
     base = git(repo, "rev-parse", "HEAD~1")
     runner.expressions[BASE_EXPRESSION] = base
-    plan = only(runner.run_job("plan", "plan"))
-    assert plan.code == 0, plan.stderr
+    plan, preview, link = runner.run_job("plan", "plan")
+    assert (plan.code, preview.code, link.code) == (0, 0, 0), plan.stderr + preview.stderr
     comment = (repo / "plan.md").read_text(encoding="utf-8")
+    # The preview holds the changed target only.
+    assert "**Message preview:** 4 communications in 1 target;" in comment
     assert f"Changed since {base} ({base[:12]}): 1 of 5 documents planned" in comment
     saved = json.loads((repo / "plan.json").read_text())
     assert [t["targetId"] for t in saved["targets"]] == [2317]

@@ -337,9 +337,34 @@ def test_plan_comment_and_artifact_come_from_the_plan_step() -> None:
     # A fixed header makes the action edit its earlier comment instead of adding one.
     assert comment["with"] == {"header": "reconciler-plan", "path": "plan.md"}
     assert "steps.plan.outcome == 'failure'" in comment["if"]  # a failed plan is reported too
-    upload = step_using(job, "actions/upload-artifact")
-    assert upload["with"]["path"] == "plan.json"
+    uploads = [
+        s for s in steps(job) if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
+    [upload] = [s for s in uploads if s["with"]["path"] == "plan.json"]
     assert steps(job).index(comment) > steps(job).index(plan)
+    assert upload["with"]["name"] == "reconciler-plan-${{ github.event.pull_request.number }}"
+
+
+def test_the_preview_is_built_uploaded_and_linked_before_the_comment() -> None:
+    job = jobs(load("plan"))["plan"]
+    order = steps(job)
+    preview = next(s for s in order if s.get("id") == "preview")
+    assert (
+        preview["run"]
+        == 'reconciler preview --changed-since "$BASE_SHA" --out preview > preview.txt'
+    )
+    assert preview["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert "steps.plan.outcome == 'failure'" in preview["if"]  # a failed plan still previews
+    upload = next(s for s in order if s.get("id") == "preview-upload")
+    assert upload["with"]["path"] == "preview/"
+    assert upload["with"]["name"] == "reconciler-preview-${{ github.event.pull_request.number }}"
+    link = next(s for s in order if s.get("name") == "Link the preview from the comment")
+    assert link["env"] == {"PREVIEW_URL": "${{ steps.preview-upload.outputs.artifact-url }}"}
+    assert ">> plan.md" in link["run"]
+    comment = step_using(job, "marocchino/sticky-pull-request-comment")
+    indices = [order.index(s) for s in (preview, upload, link, comment)]
+    assert indices == sorted(indices)
+    assert not uses_secrets(preview)
 
 
 def test_the_pull_request_plan_reads_its_base_from_the_whole_history() -> None:

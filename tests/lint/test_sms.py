@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.lint.segments import measure, segments_note
-from reconciler.lint.sms import REPLACEMENTS, count, gsm7_fixed, is_gsm7
+from reconciler.lint.sms import REPLACEMENTS, count, gsm7_fixed, is_gsm7, segment_starts, septets
 
 # --- the oracle: the GSM 03.38 tables as 3GPP prints them, and a splitter of encoded units ---
 
@@ -189,3 +189,28 @@ def test_segment_counts_agree_with_the_oracle(text: str) -> None:
     """Acceptance 2: 10,000 generated messages, extension characters, emoji and mixed text."""
     got = count(text)
     assert (got.encoding, got.units, got.segments) == oracle(text)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages())
+def test_segment_starts_cut_the_message_where_its_count_does(text: str) -> None:
+    """The boundaries preview marks: one per segment, each part within a part's capacity."""
+    got = count(text)
+    starts = segment_starts(text)
+    assert len(starts) == got.segments
+    assert starts[0] == 0
+    assert list(starts) == sorted(set(starts))
+    if got.segments > 1:
+        gsm = got.encoding == "GSM-7"
+        for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+            part = text[start:end]
+            if gsm:
+                assert 0 < sum(septets(c) for c in part) <= 153
+            else:
+                assert 0 < len(part.encode("utf-16-le")) // 2 <= 67
+
+
+def test_segment_starts_never_split_an_extension_character_or_an_emoji() -> None:
+    assert segment_starts("a" * 152 + "€" + "b" * 10) == (0, 152)
+    assert segment_starts("’" + "a" * 65 + "😀" + "b" * 10) == (0, 66)
+    assert segment_starts("short") == (0,)

@@ -1,0 +1,177 @@
+"""The email view: the body made safe to show in a sandboxed ``<iframe srcdoc>``, its remote
+images replaced by placeholders (and listed), and its plain-text fallback. Pure.
+
+The iframe carries ``sandbox=""`` (no scripts, no same origin, no popups, no top navigation),
+and the body its own Content-Security-Policy: nothing it holds can run or load anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from reconciler.preview.fill import CLOSE, OPEN
+from reconciler.preview.markup import esc
+
+BODY_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'none'"
+_HEAD = (
+    '<!DOCTYPE html><meta charset="utf-8">'
+    f'<meta http-equiv="Content-Security-Policy" content="{BODY_CSP}">'
+    '<meta name="referrer" content="no-referrer">'
+    "<style>mark.unknown{background:#ffe08a;outline:1px dashed #b7791f}"
+    "img.blocked{background:#eee;border:1px dashed #999}</style>"
+)
+# A grey box where an image would be: an image that loads nothing.
+PLACEHOLDER = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='120' height='40'%3E"
+    "%3Crect width='120' height='40' fill='%23eeeeee'/%3E%3Ctext x='60' y='25' font-size='12' "
+    "text-anchor='middle' fill='%23666666'%3Eimage not loaded%3C/text%3E%3C/svg%3E"
+)
+_TAG = re.compile(r"<[A-Za-z!/?][^>]*>?", re.S)
+_URL_ATTR = re.compile(
+    r"""(\s)(src|srcset|background|poster|lowsrc|dynsrc|data)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""",
+    re.I,
+)
+_CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""", re.I)
+_DANGEROUS = re.compile(r"<(meta|base|link)\b[^>]*>", re.I)
+_HAS_TAG = re.compile(r"<[A-Za-z][^>]*>")
+_MARKED = re.compile(f"{OPEN}([^{CLOSE}]*){CLOSE}")
+
+
+@dataclass(frozen=True)
+class MailView:
+    srcdoc: str  # the body as the iframe shows it (not yet escaped for the attribute)
+    images: tuple[str, ...]  # the remote (or any non-data) references that were not loaded
+    plain: str  # the plain-text fallback, with unknown placeholders marked
+
+
+def is_html(body: str) -> bool:
+    return _HAS_TAG.search(body) is not None
+
+
+def mail_view(filled_body: str) -> MailView:
+    """``filled_body`` (HTML-escaped sample values, unknown placeholders marked) made safe."""
+    images: list[str] = []
+    if not is_html(filled_body):
+        text = esc(filled_body)
+        body = f'<div style="white-space:pre-wrap;font-family:sans-serif">{text}</div>'
+        return MailView(_HEAD + _marks_in_text(body), (), filled_body)
+    safe = _DANGEROUS.sub("", filled_body)
+    safe = _TAG.sub(lambda m: _tag(m.group(), images), safe)
+    safe = _CSS_URL.sub(lambda m: _css_url(m, images), safe)
+    return MailView(_HEAD + _marks_in_text(safe), tuple(dict.fromkeys(images)), plain_text(safe))
+
+
+def _tag(tag: str, images: list[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        space, name, raw = match.groups()
+        value = raw[1:-1] if raw[:1] in "\"'" else raw
+        if value.lower().startswith("data:") and name.lower() != "data":
+            return match.group()
+        images.extend(_urls(value, name))
+        lowered = name.lower()
+        if lowered == "src" and tag[:4].lower() == "<img":
+            return f'{space}src="{PLACEHOLDER}" class="blocked" data-blocked="1"'
+        return f'{space}data-blocked-{lowered}=""'
+
+    return _URL_ATTR.sub(replace, tag)
+
+
+def _urls(value: str, name: str) -> list[str]:
+    value = value.strip()
+    if not value:
+        return []
+    if name.lower() == "srcset":
+        return [part.strip().split()[0] for part in value.split(",") if part.strip()]
+    return [value]
+
+
+def _css_url(match: re.Match[str], images: list[str]) -> str:
+    url = next((g for g in match.groups() if g is not None), "").strip()
+    if url.lower().startswith("data:"):
+        return match.group()
+    if url:
+        images.append(url)
+    return "url(data:,)"
+
+
+def _marks_in_text(body: str) -> str:
+    """Unknown placeholders as ``<mark>`` in text, as their bare ``{{name}}`` inside a tag."""
+
+    def replace(match: re.Match[str]) -> str:
+        before = body[: match.start()]
+        inside_tag = before.rfind("<") > before.rfind(">")
+        shown = "{{" + match.group(1) + "}}"
+        return shown if inside_tag else f'<mark class="unknown">{esc(shown)}</mark>'
+
+    return _MARKED.sub(replace, body) if OPEN in body else body
+
+
+class _Text(HTMLParser):
+    """The text of an HTML body, with a line break after each block."""
+
+    BLOCKS = frozenset(
+        [
+            "p",
+            "div",
+            "br",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "li",
+            "tr",
+            "table",
+            "ul",
+            "ol",
+            "blockquote",
+            "section",
+            "header",
+            "footer",
+        ]
+    )
+    SKIP = frozenset({"script", "style", "head", "title", "template"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.href = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+        elif tag == "a":
+            self.href = next((v for k, v in attrs if k == "href" and v), "") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+        elif tag == "a" and self.href:
+            self.parts.append(f" <{self.href}>")
+            self.href = ""
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def plain_text(body_html: str) -> str:
+    """What a client without HTML shows: the text, one paragraph per block, links as
+    ``text <url>``; blank runs squeezed."""
+    parser = _Text()
+    parser.feed(body_html)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()

@@ -1,0 +1,48 @@
+"""Templates filled with sample values: tag by tag, or by Liquid; unknown tags kept, marked."""
+
+from __future__ import annotations
+
+from reconciler.preview.fill import CLOSE, OPEN, fill, marked_pieces, spans
+
+
+def test_tags_are_replaced_and_unknown_ones_marked_never_empty() -> None:
+    filled = fill(
+        "Hi {{ first_name }}, {{frist_name}} {% if x %}",
+        {"first_name": "Ana"},
+        liquid=False,
+        escape=False,
+    )
+    assert filled.text == f"Hi Ana, {OPEN}frist_name{CLOSE} {{% if x %}}"
+    assert filled.unknown == ("frist_name",)
+    text, found = spans(filled.text)
+    assert text == "Hi Ana, {{frist_name}} {% if x %}"
+    assert [text[a:b] for a, b in found] == ["{{frist_name}}"]
+    assert list(marked_pieces(filled.text)) == [
+        ("Hi Ana, ", False),
+        ("{{frist_name}}", True),
+        (" {% if x %}", False),
+    ]
+
+
+def test_values_are_escaped_for_an_html_body_only() -> None:
+    values = {"first_name": "<b>&"}
+    assert fill("{{first_name}}", values, liquid=False, escape=True).text == "&lt;b&gt;&amp;"
+    assert fill("{{first_name}}", values, liquid=False, escape=False).text == "<b>&"
+
+
+def test_liquid_renders_filters_conditions_and_nested_names() -> None:
+    template = (
+        "{% if first_name %}Hi {{ first_name | upcase }}{% endif %} "
+        "{{ extended_field.store }} {{ missing }}"
+    )
+    values = {"first_name": "ana", "extended_field.store": "Leeds"}
+    filled = fill(template, values, liquid=True, escape=False)
+    assert filled.text == f"Hi ANA Leeds {OPEN}missing{CLOSE}"
+    assert filled.unknown == ("missing",)
+    assert filled.error is None
+
+
+def test_a_template_liquid_cannot_parse_is_filled_tag_by_tag_with_the_reason() -> None:
+    filled = fill("{% if %}Hi {{first_name}}", {"first_name": "Ana"}, liquid=True, escape=False)
+    assert filled.text == "{% if %}Hi Ana"
+    assert filled.error

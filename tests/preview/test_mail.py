@@ -1,0 +1,45 @@
+"""The email body made safe: remote images replaced and listed, nothing that navigates."""
+
+from __future__ import annotations
+
+from reconciler.preview.fill import CLOSE, OPEN
+from reconciler.preview.mail import BODY_CSP, PLACEHOLDER, mail_view, plain_text
+
+
+def test_remote_images_are_placeholders_and_listed() -> None:
+    body = (
+        '<img src="https://cdn.example/a.png"><img srcset="https://cdn.example/b.png 2x">'
+        "<td background='https://cdn.example/c.png'>"
+        '<p style="background:url(https://cdn.example/d.png)">x</p>'
+        '<img src="data:image/png;base64,AAAA"><img src=rel.png>'
+    )
+    view = mail_view(body)
+    assert view.images == (
+        "https://cdn.example/a.png",
+        "https://cdn.example/b.png",
+        "https://cdn.example/c.png",
+        "rel.png",
+        "https://cdn.example/d.png",
+    )
+    assert "cdn.example" not in view.srcdoc
+    assert "rel.png" not in view.srcdoc
+    assert view.srcdoc.count(PLACEHOLDER) == 2
+    assert "data:image/png;base64,AAAA" in view.srcdoc
+    assert BODY_CSP in view.srcdoc
+
+
+def test_refresh_base_and_link_elements_are_dropped() -> None:
+    view = mail_view(
+        '<meta http-equiv="refresh" content="0;url=https://x.example"><base href="https://x.example/">'
+        '<link rel=stylesheet href="https://x.example/s.css"><p>Hi</p>'
+    )
+    assert "x.example" not in view.srcdoc
+
+
+def test_plain_text_fallback_and_plain_bodies() -> None:
+    html = "<h1>Title</h1><p>Hi <b>Ana</b>,</p><style>p{}</style><p><a href='https://x.example'>here</a></p>"
+    assert plain_text(html) == "Title\n\nHi Ana,\n\nhere <https://x.example>"
+    text = mail_view(f"Hi {OPEN}nope{CLOSE},\n\n<3 you")
+    assert text.images == ()
+    assert '<mark class="unknown">{{nope}}</mark>' in text.srcdoc
+    assert "&lt;3 you" in text.srcdoc
