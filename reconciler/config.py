@@ -19,6 +19,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.lint.rules import RULES, ChannelKind, unknown_rule
 from reconciler.lint.rules import Level as LintLevel
+from reconciler.manifests.schema import IgnoredField
 
 CONFIG_FILE = "reconciler.yaml"
 SANDBOX = "sandbox"
@@ -71,6 +72,9 @@ class EnvironmentConfig(_Strict):
     tags: list[str] = Field(default_factory=list, description="template tags beyond Capillary's")
     liquid: bool = Field(False, description="the org's Liquid feature is on")
     lint: LintConfig = Field(default_factory=LintConfig)
+    ignore: list[IgnoredField] = Field(
+        default_factory=list, description="compared fields live edits own, in every manifest"
+    )
 
     @field_validator("channels")
     @classmethod

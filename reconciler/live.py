@@ -94,7 +94,7 @@ async def make_run_plan(
     contract = contract if contract is not None else run_contract(settings).contract
     files = _load_selected(settings, selection, contract)
     _lint(settings, files, lint_warnings)
-    resolver = Resolver(client, group_filter=selection.target_group)
+    resolver = Resolver(client, group_filter=selection.target_group, ignore=settings.env.ignore)
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
     planned: dict[tuple[int, int], TargetPlan] = {}
@@ -159,6 +159,7 @@ def _load_selected(
         list(selection.paths or settings.manifests),
         variables=settings.env.vars,
         root=settings.root,
+        ignore=settings.env.ignore,
     )
     selectors = parse_selectors(selection.selectors)
     files: list[list[LoadedDocument]] = []

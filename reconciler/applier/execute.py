@@ -38,7 +38,7 @@ from reconciler.errors import (
     PermissionDenied,
     ReconcilerError,
 )
-from reconciler.plan import Plan, Snapshot, TargetPlan, fingerprint
+from reconciler.plan import Plan, Snapshot, TargetPlan
 
 ASSUMED = Contract()
 # After an ambiguous write, a create that the re-read does not show is re-checked after this
@@ -162,7 +162,7 @@ class Applier:
             return self._failed(outcome, str(exc))
         known = known_keys(target, live)
         try:
-            await self.send(target, target.writes(), outcome, known, live)
+            await self.send(target, target.writes(live), outcome, known, live)
         except AmbiguousWriteError as exc:
             outcome.exchanges[-1].error = exc.message
             return await self._recover(target, outcome, known)
@@ -184,7 +184,7 @@ class Applier:
         live = self._live.get(target.ref)
         if live is None and (self.canary or needs_live(self.contract)):
             live = await self.client.get_communications(*target.ref)
-            if fingerprint(live) != target.fingerprint:
+            if not target.matches(live):
                 raise _Inconsistent(
                     "live state changed since it was planned; nothing was written to it: plan again"
                 )

@@ -48,6 +48,11 @@ def render_text(plan: Plan, *, color: bool = False, drift: bool = False) -> str:
         out.append(paint(RED, unreadable_title(plan)))
         out.extend(f"  ! {unreadable_line(target)}" for target in plan.unreadable)
         out.append("")
+    ignored = plan.all_info()  # fields the manifests leave to live edits, never hidden
+    if ignored:
+        out.append("Ignored (live edits own these fields):")
+        out.extend(f"  i {one_line(line)}" for line in ignored)
+        out.append("")
     warnings = plan.all_warnings(unreadable=False)  # those have their own section
     if warnings:
         out.append(paint(YELLOW, "Warnings:"))
