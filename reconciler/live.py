@@ -74,6 +74,7 @@ async def make_run_plan(
     keep_live: dict[tuple[int, int], list[Communication]] | None = None,
     contract: Contract | None = None,
     lint_warnings: list[Located] | None = None,
+    labels: dict[tuple[int, int], dict[str, str]] | None = None,
 ) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
@@ -89,6 +90,7 @@ async def make_run_plan(
 
     The selected documents are linted first: a lint error fails the run like a validation
     error, before any request; ``lint_warnings`` receives the warnings (issue 17).
+    ``labels`` receives each planned target's labels (apply's report keeps them, issue 19).
     """
     now = now or datetime.now(UTC)
     contract = contract if contract is not None else run_contract(settings).contract
@@ -112,6 +114,8 @@ async def make_run_plan(
             read = await _read(client, wanted.ref)
             target = plan_target(wanted, read, channels=resolver.channel_names, contract=contract)
             planned[wanted.ref] = target
+            if labels is not None:
+                labels[wanted.ref] = dict(wanted.labels)
             if keep_live is not None and target.has_changes:
                 assert not isinstance(read, ReadFailure)  # an unreadable target has no changes
                 keep_live[wanted.ref] = list(read)

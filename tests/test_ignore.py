@@ -65,7 +65,12 @@ def _doc(top: str = "", entry: str = "", active: str = "") -> str:
 
 CONTRADICTIONS = [
     # (level, document text, environment rules, expected "line:column: reason" start)
-    ("communication", _doc(entry="    ignore: [active]\n", active="    active: false\n"), [], "10:13"),
+    (
+        "communication",
+        _doc(entry="    ignore: [active]\n", active="    active: false\n"),
+        [],
+        "10:13",
+    ),
     ("document", _doc(top="ignore: [active]\n", active="    active: false\n"), [], "11:13"),
     (
         "document (keyed)",

@@ -43,7 +43,7 @@ def _manifest(level: str, sender: str = "loyalty@northwind.example") -> str:
         "    channelId: 2\n"
         "    sender: loyalty@northwind.example\n"
         '    subjectTemplate: "Halfway there"\n'
-        "    messageTemplate: \"You're at {{achieved_value}} of {{target_value}}. Keep going!\"\n"
+        '    messageTemplate: "You\'re at {{achieved_value}} of {{target_value}}. Keep going!"\n'
         "  - communicationType: REMINDER\n"
         "    channelId: 1\n"
         "    sender: NWREWARDS\n"
@@ -93,7 +93,9 @@ def _start(sandbox: object) -> dict[str, object]:
 
 
 @LEVELS
-def test_the_five_paths_agree_on_one_rule(ruled: tuple[str, Path], cli: Run, sandbox: object) -> None:
+def test_the_five_paths_agree_on_one_rule(
+    ruled: tuple[str, Path], cli: Run, sandbox: object
+) -> None:
     level, repo = ruled
     store = sandbox.store  # type: ignore[attr-defined]
 
