@@ -102,7 +102,10 @@ class TargetPlan(_Model):
         """What ``change`` writes to the live ``row`` it concerns: its ignored fields take the
         row's current value, so a live edit made since planning is never written over."""
         after = change.after
-        fields = self.ignored_fields().get((change.key.communicationType, change.key.channelId))
+        rules = self.ignored_fields().get((change.key.communicationType, change.key.channelId))
+        # What the change itself sets is planned, not ignored: a live duplicate of a key whose
+        # ``active`` is ignored is still deactivated (a declared key has one active row).
+        fields = [name for name in rules or () if name not in change.fields]
         if after is None or row is None or not fields or change.action == "create":
             return after
         return after.model_copy(update={name: getattr(row, name) for name in fields})
