@@ -72,6 +72,8 @@ def test_rollback_restores_every_target_to_its_exact_pre_image(
     report = json.loads((workspace / "report.json").read_text())
     recorded = {(t["targetGroupId"], t["targetId"]): t["preImage"] for t in report["targets"]}
     assert set(recorded) == set(refs)
+    labels = {t["name"]: t["labels"] for t in report["targets"]}
+    assert labels["spring-sprint-spend-500"]["team"] == "crm"  # for rollback --select
     for ref in refs:  # full rows as read: attribution and all
         assert [{n: r[n] for n in FIELDS} for r in recorded[ref]] == before[ref]
         assert all("attribution" in row for row in recorded[ref])
