@@ -4,12 +4,14 @@ deactivation of a live row. Pure: no I/O. Unchanged keys take a lean path (issue
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import cast
 
 from reconciler.api.wire import Communication, format_timestamp
 from reconciler.assumptions import COMPARED_FIELDS
 from reconciler.desired import DesiredCommunication
+from reconciler.ignore import difference_line
 from reconciler.matching import SHARED_LIMIT
 from reconciler.plan import (
     REASON_INACTIVE_NOT_LIVE,
@@ -42,10 +44,20 @@ def declared_change(
     match: Communication | None,
     channels: Mapping[int, str],
     warnings: list[str],
+    info: list[str] | None = None,
 ) -> Change:
     """What the declared ``wanted`` needs given its live ``match`` (None: no live row has its
-    key); a live text that is the manifest's after normalisation adds a warning, no change."""
+    key); a live text that is the manifest's after normalisation adds a warning, no change.
+
+    Fields ``wanted.ignore`` names take the match's value (a create still writes the
+    manifest's): never a change, never written; where they differ, ``info`` gets a line.
+    """
     source = wanted.source.render() or None
+    if match is not None and wanted.ignore:
+        differing = [n for n in wanted.ignore if getattr(wanted, n) != getattr(match, n)]
+        if differing and info is not None:
+            info.append(f"{key.label(channels)}, id {match.id}: {_ignored_line(differing, match)}")
+        wanted = replace(wanted, **{name: getattr(match, name) for name in wanted.ignore})
     if not wanted.active:
         # Declared inactive is satisfied by "no active communication with this key": an
         # inactive one is left as it is (its templates send nothing), none is created.
@@ -144,6 +156,14 @@ def _noop(
         source=source,
         **(_attribution(match) if match is not None else {}),
     )
+
+
+def _ignored_line(fields: Sequence[str], match: Communication) -> str:
+    found = _attribution(match)
+    author = found.get("lastUpdatedBy")
+    who = (author.name or author.code) if isinstance(author, Author) else None
+    when = found.get("lastUpdatedOn")
+    return difference_line(fields, who, when if isinstance(when, str) else None)
 
 
 def _attribution(comm: Communication) -> dict[str, Author | str | None]:

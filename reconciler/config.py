@@ -19,6 +19,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.lint.rules import RULES, ChannelKind, unknown_rule
 from reconciler.lint.rules import Level as LintLevel
+from reconciler.manifests.schema import IgnoredField
 
 CONFIG_FILE = "reconciler.yaml"
 SANDBOX = "sandbox"
@@ -74,6 +75,9 @@ class EnvironmentConfig(_Strict):
     # Preview (docs/preview.md): named profiles of placeholder -> sample value.
     samples: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="sample profiles for preview: name -> {tag: value}"
+    )
+    ignore: list[IgnoredField] = Field(
+        default_factory=list, description="compared fields live edits own, in every manifest"
     )
 
     @field_validator("channels")

@@ -32,6 +32,7 @@ class DesiredCommunication:
     offsetDays: int
     active: bool
     source: Source = field(default=Source(""), compare=False)
+    ignore: tuple[str, ...] = ()  # compared fields live edits own (``reconciler.ignore``)
 
     @property
     def key(self) -> tuple[str, int]:

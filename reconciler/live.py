@@ -77,6 +77,7 @@ async def make_run_plan(
     keep_live: dict[tuple[int, int], list[Communication]] | None = None,
     contract: Contract | None = None,
     lint_warnings: list[Located] | None = None,
+    labels: dict[tuple[int, int], dict[str, str]] | None = None,
 ) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
@@ -92,6 +93,7 @@ async def make_run_plan(
 
     The selected documents are linted first: a lint error fails the run like a validation
     error, before any request; ``lint_warnings`` receives the warnings (issue 17).
+    ``labels`` receives each planned target's labels (apply's report keeps them, issue 19).
     """
     now = now or datetime.now(UTC)
     contract = contract if contract is not None else run_contract(settings).contract
@@ -99,7 +101,7 @@ async def make_run_plan(
     baseline = Baseline.of(settings, paths, selection.changed_since, selection.base)
     files = _load_selected(settings, selection, contract, baseline)
     _lint(settings, files, lint_warnings)
-    resolver = Resolver(client, group_filter=selection.target_group)
+    resolver = Resolver(client, group_filter=selection.target_group, ignore=settings.env.ignore)
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
     planned: dict[tuple[int, int], TargetPlan] = {}
@@ -119,6 +121,8 @@ async def make_run_plan(
             planned[wanted.ref] = target
             if baseline is not None:
                 baseline.keep(wanted)
+            if labels is not None:
+                labels[wanted.ref] = dict(wanted.labels)
             if keep_live is not None and target.has_changes:
                 assert not isinstance(read, ReadFailure)  # an unreadable target has no changes
                 keep_live[wanted.ref] = list(read)
@@ -176,6 +180,7 @@ def _load_selected(
         list(selection.paths or settings.manifests),
         variables=settings.env.vars,
         root=settings.root,
+        ignore=settings.env.ignore,
     )
     selectors = parse_selectors(selection.selectors)
     files: list[list[LoadedDocument]] = []

@@ -37,8 +37,14 @@ def read_state(path: Path, model: type[M], what: str) -> tuple[M | None, str | N
 
 def write_state(path: Path, document: BaseModel) -> None:
     """Write atomically (a temporary file renamed over the old one), sorted and indented."""
+    write_atomically(path, json.dumps(document.model_dump(mode="json"), indent=2, sort_keys=True))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` (and a final newline) written to a temporary file renamed over ``path``: a
+    reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    text = text if text.endswith("\n") else text + "\n"
     scratch = path.with_name(f".{path.name}.tmp")
     scratch.write_text(text, encoding="utf-8")
     scratch.replace(path)

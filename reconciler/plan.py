@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, ValidationError, model_validator
 
-from reconciler.api.wire import CommunicationWrite
+from reconciler.api.wire import Communication, CommunicationWrite
 from reconciler.contract import Contract
 from reconciler.errors import PlanFileError as PlanFileError
 from reconciler.fingerprint import fingerprint as fingerprint
@@ -38,8 +38,20 @@ REASON_HIDDEN_INACTIVE = (
 )
 
 
+class Ignored(_Model):
+    """The compared fields of one key that the manifests leave to live edits (``ignore:``)."""
+
+    key: Key
+    fields: tuple[FieldName, ...]
+
+
 class TargetPlan(_Model):
-    """What one manifest document's target needs; an unreadable target has no changes."""
+    """What one manifest document's target needs; an unreadable target has no changes.
+
+    ``ignored`` is what ``reconciler.ignore`` decided for this target's keys, recorded so that
+    apply, the fingerprint and a saved plan's staleness check use that same answer; ``info``
+    holds the lines that show ignored fields whose live value differs.
+    """
 
     targetGroupId: int
     targetId: int
@@ -53,6 +65,8 @@ class TargetPlan(_Model):
     error: str | None = None
     warnings: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
+    ignored: tuple[Ignored, ...] = ()
+    info: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _unreadable_has_no_changes(self) -> TargetPlan:
@@ -76,9 +90,38 @@ class TargetPlan(_Model):
     def has_changes(self) -> bool:
         return any(change.is_write for change in self.changes)
 
-    def writes(self) -> list[CommunicationWrite]:
-        """The body of this target's one upsert request (SPEC §6); empty when nothing changes."""
-        return [change.write() for change in self.changes if change.is_write]
+    def ignored_fields(self) -> dict[tuple[str, int], tuple[str, ...]]:
+        """Per key ``(communicationType, channelId)``, the fields live edits own."""
+        return {(i.key.communicationType, i.key.channelId): i.fields for i in self.ignored}
+
+    def matches(self, live: Sequence[Communication]) -> bool:
+        """Whether ``live`` is still the state this target was planned against, ignored
+        fields left out (an edit to one of them never makes a plan stale)."""
+        return fingerprint(live, self.ignored_fields()) == self.fingerprint
+
+    def after(self, change: Change, row: Communication | None) -> Snapshot | None:
+        """What ``change`` writes to the live ``row`` it concerns: its ignored fields take the
+        row's current value, so a live edit made since planning is never written over."""
+        after = change.after
+        rules = self.ignored_fields().get((change.key.communicationType, change.key.channelId))
+        # What the change itself sets is planned, not ignored: a live duplicate of a key whose
+        # ``active`` is ignored is still deactivated (a declared key has one active row).
+        fields = [name for name in rules or () if name not in change.fields]
+        if after is None or row is None or not fields or change.action == "create":
+            return after
+        return after.model_copy(update={name: getattr(row, name) for name in fields})
+
+    def writes(self, live: Sequence[Communication] | None = None) -> list[CommunicationWrite]:
+        """The body of this target's one upsert request (SPEC §6); empty when nothing changes.
+        With ``live`` (the rows the writes start from), ignored fields keep their live value."""
+        if not self.ignored or live is None:
+            return [change.write() for change in self.changes if change.is_write]
+        by_id = {row.id: row for row in live}
+        return [
+            change.write(self.after(change, by_id.get(change.id) if change.id else None))
+            for change in self.changes
+            if change.is_write
+        ]
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action == action)
@@ -202,6 +245,10 @@ class Plan(_Model):
         ``unreadable=False`` leaves out the ones saying a target could not be read."""
         return [*self.warnings, *_target_warnings(self.targets, unreadable=unreadable)]
 
+    def all_info(self) -> list[str]:
+        """Each target's info lines (ignored fields that differ), prefixed with the target."""
+        return [f"{t.label}: {line}" for t in self.targets for line in t.info]
+
     def to_json(self) -> str:
         """SPEC §5's document: canonical, byte-stable, with a trailing newline."""
         doc = self.model_dump(mode="json")
@@ -214,6 +261,10 @@ class Plan(_Model):
             for change in target["changes"]:
                 if change["origin"] is None:
                     del change["origin"]
+        for target in doc["targets"]:  # only where a rule applies: other plans read as before
+            for name in ("ignored", "info"):
+                if not target[name]:
+                    del target[name]
         doc["formatVersion"] = FORMAT_VERSION
         doc["summary"] = self.summary.as_dict()
         doc["warnings"] = self.all_warnings()

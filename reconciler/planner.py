@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from reconciler.addressing import Group, group_of, in_place_move, shared_groups, shared_warning
 from reconciler.api.wire import Communication
@@ -28,6 +29,8 @@ from reconciler.plan import (
     REASON_PRUNE,
     Action,
     Change,
+    FieldName,
+    Ignored,
     Key,
     Plan,
     Snapshot,
@@ -75,6 +78,7 @@ def plan_target(
     moves = _moves(declared, by_key, shared, contract)
     changes: list[Change] = []
     warnings: list[str] = []
+    info: list[str] = []
     held: dict[Group, list[Change]] = {group: [] for group in shared}
     for key, wanted in declared.items():
         match, others = pick_match(by_key.get(key, []))
@@ -83,7 +87,7 @@ def plan_target(
             after = Snapshot.of(wanted)
             changes.append(in_place_move(key, after, moves[key], names, wanted.source.render()))
             continue
-        change = declared_change(key, wanted, match, names, warnings)
+        change = declared_change(key, wanted, match, names, warnings, info)
         if group in shared:
             # The API picks the row itself: only a change that writes nothing is planned.
             (held[group] if change.is_write else changes).append(change)
@@ -106,9 +110,18 @@ def plan_target(
         warnings.append(shared_warning(group, rows, held[group], contract.match, names))
     if not contract.inactiveRowsVisible:
         changes = [_hidden_inactive(change) for change in changes]
+    ignored = tuple(
+        Ignored(key=key, fields=cast(tuple[FieldName, ...], wanted.ignore))
+        for key, wanted in sorted(declared.items(), key=lambda kv: _key_order(kv[0]))
+        if wanted.ignore
+    )
     return TargetPlan(
         **_identity(desired),
-        fingerprint=fingerprint(live),
+        fingerprint=fingerprint(
+            live, {(i.key.communicationType, i.key.channelId): i.fields for i in ignored}
+        ),
+        ignored=ignored,
+        info=tuple(info),
         activeLive=sum(1 for c in live if c.active) - sum(1 for c, _ in unmanaged if c.active),
         warnings=tuple(warnings),
         changes=tuple(sorted(_label_moves(changes, names), key=_change_order)),

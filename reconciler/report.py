@@ -28,8 +28,15 @@ def build_report(
     started_at: datetime,
     refused: str | None = None,
     environ: Mapping[str, str] | None = None,
+    pre_images: Mapping[tuple[int, int], list[dict[str, object]]] | None = None,
+    labels: Mapping[tuple[int, int], Mapping[str, str]] | None = None,
+    commit: str | None = None,
 ) -> dict[str, object]:
+    """The record of one apply (or rollback). ``pre_images``: each written target's live rows
+    as read before its first write, in full (issue 19: what ``rollback`` restores)."""
     environ = os.environ if environ is None else environ
+    pre_images = pre_images or {}
+    labels = labels or {}
     github = {
         key: environ[name]
         for key, name in (("sha", "GITHUB_SHA"), ("runId", "GITHUB_RUN_ID"))
@@ -42,6 +49,7 @@ def build_report(
         "startedAt": started_at.astimezone(UTC).isoformat(timespec="seconds"),
         "finishedAt": datetime.now(UTC).isoformat(timespec="seconds"),
         **({"github": github} if github else {}),
+        "commit": commit,
         "refused": _scrubbed(refused),
         "interrupted": bool(result and result.interrupted),
         "summary": plan.summary.as_dict(),
@@ -50,11 +58,15 @@ def build_report(
                 "targetGroupId": o.target.targetGroupId,
                 "targetId": o.target.targetId,
                 "name": o.target.name,
+                "targetGroupName": o.target.targetGroupName,
+                "targetName": o.target.targetName,
+                "labels": dict(labels.get(o.target.ref, {})),
                 "manifest": o.target.manifest,
                 "outcome": o.status,
                 "message": scrub(o.message),
                 "warnings": list(o.warnings),
                 "requests": [_request(e) for e in o.exchanges],
+                **({"preImage": pre_images[o.target.ref]} if o.target.ref in pre_images else {}),
             }
             for o in outcomes
         ],
@@ -121,9 +133,12 @@ def _canary(result: ApplyResult) -> dict[str, object]:
     }
 
 
+def report_text(report: dict[str, object]) -> str:
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def write_report(path: Path, report: dict[str, object]) -> None:
-    text = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(report_text(report), encoding="utf-8")
 
 
 def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> None:
@@ -148,3 +163,43 @@ def outcome_markdown(result: ApplyResult) -> str:
         rows.append(f"| {code(o.target.label)} | {o.status} | {code(scrub(o.message))} |")
     title = "### reconciler apply" + (" (interrupted)" if result.interrupted else "")
     return title + "\n\n" + "\n".join(rows) + "\n"
+
+
+def record_run(
+    path: Path | None,
+    plan: Plan,
+    result: ApplyResult | None,
+    pre_images: Mapping[tuple[int, int], list[dict[str, object]]],
+    labels: Mapping[tuple[int, int], Mapping[str, str]],
+    root: Path,
+    environment: str,
+    *,
+    started_at: datetime,
+    refused: str | None,
+) -> str | None:
+    """Write the run's report to ``path`` (``--report``); without one, to the history when
+    anything was written (the pre-images ``rollback`` restores, issue 19). Returns why it
+    could not be written, or None."""
+    from reconciler.history import commit_of, store_run
+    from reconciler.outputs import not_written
+
+    if path is None and not pre_images:
+        return None
+    report = build_report(
+        plan,
+        result,
+        environment=environment,
+        started_at=started_at,
+        refused=refused,
+        pre_images=pre_images,
+        labels=labels,
+        commit=commit_of(root, os.environ),
+    )
+    try:
+        if path is not None:
+            write_report(path, report)
+        else:
+            store_run(root, environment, report_text(report), started_at)
+    except (OSError, ValueError) as exc:  # --report was checked at the start; it went away
+        return not_written("--report", path or root / ".reconciler" / "history", exc)
+    return None

@@ -16,6 +16,7 @@ from reconciler.api.wire import Channel, Target, TargetGroup
 from reconciler.desired import DesiredCommunication, DesiredTarget
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import ValidationFailed
+from reconciler.ignore import ignored_fields
 from reconciler.manifests import LoadedDocument
 from reconciler.manifests.rules import duplicate_communication, duplicate_target
 
@@ -119,8 +120,15 @@ class Resolver:
     order: every problem is kept and ``check`` reports them all, sorted, at the end.
     """
 
-    def __init__(self, directory: Directory, *, group_filter: int | str | None = None) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        group_filter: int | str | None = None,
+        ignore: Sequence[str] = (),
+    ) -> None:
         self._directory = directory
+        self._ignore = tuple(ignore)
         self._group_filter = group_filter
         self._lists: asyncio.Task[tuple[Index, Index]] | None = None
         self._targets: dict[int, asyncio.Task[Index]] = {}
@@ -203,7 +211,7 @@ class Resolver:
                 continue
             if record:
                 self._declare((group.id, target.id), order, doc)
-            communications = _communications(doc, channels, problems)
+            communications = _communications(doc, channels, problems, self._ignore)
             if communications is None:
                 continue
             desired.append(
@@ -263,9 +271,10 @@ def _declared_again(
 
 
 def _communications(
-    doc: LoadedDocument, channels: Index, problems: list[Diagnostic]
+    doc: LoadedDocument, channels: Index, problems: list[Diagnostic], ignore: Sequence[str] = ()
 ) -> tuple[DesiredCommunication, ...] | None:
     out: list[DesiredCommunication] = []
+    rules = [r if isinstance(r, str) else r.model_dump() for r in doc.model.ignore]
     keys: dict[tuple[str, int], int] = {}
     failed = False
     for i, (entry, template) in enumerate(
@@ -297,6 +306,9 @@ def _communications(
                 offsetDays=entry.offsetDays,
                 active=entry.active,
                 source=doc.source(at),
+                ignore=ignored_fields(ignore, rules, entry.model_dump())
+                if ignore or rules or entry.ignore
+                else (),
             )
         )
     return None if failed else tuple(out)

@@ -131,11 +131,13 @@ class Change(_Model):
         """Whether apply sends this change (everything but a noop)."""
         return self.action != "noop"
 
-    def write(self) -> CommunicationWrite:
-        """The upsert element for this change: creates without ``id``, others with it."""
-        if self.after is None or self.action == "noop":
+    def write(self, after: Snapshot | None = None) -> CommunicationWrite:
+        """The upsert element for this change: creates without ``id``, others with it;
+        ``after`` replaces what is written (``TargetPlan.after``: ignored fields kept live)."""
+        after = after or self.after
+        if after is None or self.action == "noop":
             raise PlanError(f"{self.action} {self.key.label()} has nothing to write")
-        return CommunicationWrite(id=self.id, **self.after.model_dump())
+        return CommunicationWrite(id=self.id, **after.model_dump())
 
 
 def _inconsistency(change: Change) -> str | None:

@@ -41,6 +41,7 @@ COVERED_ELSEWHERE = {
     "reconciler/cli/plan.py": "tests/e2e/test_plan_e2e.py",
     "reconciler/cli/apply.py": "tests/e2e/test_apply_e2e.py",
     "reconciler/cli/export.py": "tests/e2e/test_export_e2e.py",
+    "reconciler/cli/rollback.py": "tests/e2e/test_rollback_e2e.py",
     "reconciler/cli/sandbox.py": "tests/sandbox/test_database.py",  # `sandbox serve` in a process
     # Export writes files; its round trips are end to end.
     "reconciler/export/files.py": "tests/e2e/test_export_e2e.py",

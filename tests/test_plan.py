@@ -257,3 +257,38 @@ def test_a_plan_with_a_git_base_round_trips_and_a_plan_without_one_has_none_of_i
     assert "released" not in bare
     plain = make_plan([], {}, "prod", datetime(2026, 1, 1, tzinfo=UTC)).to_json()
     assert "origin" not in plain
+
+
+def _ignoring(fields: tuple[str, ...]) -> DesiredTarget:
+    wanted = DesiredCommunication(
+        "START",
+        1,
+        active=True,
+        ignore=fields,
+        **{**BASE, "sender": "new", "messageTemplate": "git"},
+    )
+    return DesiredTarget("t", 1, 10, True, (wanted,), Source("m.yaml", 1, 1))
+
+
+def test_ignored_fields_are_written_with_their_value_live_at_write_time() -> None:
+    """A saved plan's write of another field sends the ignored field's current live value,
+    never the one read at planning (issue 19)."""
+    planned = make_plan([_ignoring(("messageTemplate",))], {(1, 10): [comm(5)]}, "p", NOW)
+    (target,) = planned.targets
+    (change,) = target.changes
+    assert change.action == "update"
+    assert change.fields == ("sender",)
+    assert target.matches([comm(5, messageTemplate="edited since")])
+    assert not target.matches([comm(5, sender="edited since")])
+    (write,) = target.writes([comm(5, messageTemplate="edited since")])
+    assert (write.sender, write.messageTemplate) == ("new", "edited since")
+    assert Plan.from_json(planned.to_json()) == planned
+
+
+def test_a_duplicate_of_a_key_whose_active_is_ignored_is_still_deactivated() -> None:
+    live = [comm(5), comm(6)]  # no attribution: the higher id is the match
+    planned = make_plan([_ignoring(("active", "sender"))], {(1, 10): live}, "p", NOW)
+    (target,) = planned.targets
+    (deactivate,) = [c for c in target.changes if c.action == "deactivate"]
+    (write,) = [w for w in target.writes(live) if w.id == deactivate.id]
+    assert write.active is False

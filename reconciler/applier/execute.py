@@ -38,7 +38,7 @@ from reconciler.errors import (
     PermissionDenied,
     ReconcilerError,
 )
-from reconciler.plan import Plan, Snapshot, TargetPlan, fingerprint
+from reconciler.plan import Plan, Snapshot, TargetPlan
 
 ASSUMED = Contract()
 # After an ambiguous write, a create that the re-read does not show is re-checked after this
@@ -89,6 +89,7 @@ class Applier:
         on_done: Callable[[TargetOutcome], None] | None = None,
         contract: Contract = ASSUMED,
         canary: bool = False,
+        record: bool = False,
     ) -> None:
         self.client = client
         self.parallelism = parallelism
@@ -103,6 +104,10 @@ class Applier:
         self._live: dict[tuple[int, int], Sequence[Communication]] = {}
         self._sent: dict[tuple[int, int], list[CommunicationWrite]] = {}
         self._refused: set[tuple[int, int]] = set()  # targets whose write got a 4xx
+        # With ``record``: each target's live rows as read, kept before its first write
+        # (issue 19: the pre-images a rollback restores), in full as the API answered them.
+        self.record = record
+        self.pre_images: dict[tuple[int, int], list[dict[str, object]]] = {}
 
     async def apply(
         self,
@@ -162,7 +167,7 @@ class Applier:
             return self._failed(outcome, str(exc))
         known = known_keys(target, live)
         try:
-            await self.send(target, target.writes(), outcome, known, live)
+            await self.send(target, target.writes(live), outcome, known, live)
         except AmbiguousWriteError as exc:
             outcome.exchanges[-1].error = exc.message
             return await self._recover(target, outcome, known)
@@ -180,15 +185,18 @@ class Applier:
 
     async def _before(self, target: TargetPlan) -> Sequence[Communication] | None:
         """The live rows the target's writes start from: the read it was planned (or found
-        fresh) against; read now when the body or the canary needs them and none was kept."""
+        fresh) against; read now when the body, the canary or the record needs them and none
+        was kept. With ``record``, they are kept as the target's pre-image (issue 19)."""
         live = self._live.get(target.ref)
-        if live is None and (self.canary or needs_live(self.contract)):
+        if live is None and (self.canary or self.record or needs_live(self.contract)):
             live = await self.client.get_communications(*target.ref)
-            if fingerprint(live) != target.fingerprint:
+            if not target.matches(live):
                 raise _Inconsistent(
                     "live state changed since it was planned; nothing was written to it: plan again"
                 )
             self._live[target.ref] = live
+        if self.record and live is not None:
+            self.pre_images.setdefault(target.ref, [row.model_dump(mode="json") for row in live])
         return live
 
     async def _check_canary(self, target: TargetPlan, outcome: TargetOutcome) -> TargetOutcome:

@@ -54,8 +54,10 @@ def remaining_writes(
         current = by_id.get(change.id) if change.id is not None else None
         if current is None and not change.after.active:
             continue  # deactivated and no longer listed (an API that hides inactive rows)
-        if current is None or not landed(current, change.after):
-            writes.append(change.write())
+        after = target.after(change, current)  # ignored fields: the live value, never written
+        assert after is not None
+        if current is None or not landed(current, after):
+            writes.append(change.write(after))
     return writes, creates
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from reconciler.api.wire import Communication
 from reconciler.contract import Contract
 from reconciler.errors import ApiError, ApplyRefused, AuthError, ExitCode, PermissionDenied
-from reconciler.plan import Plan, TargetPlan, fingerprint
+from reconciler.plan import Plan, TargetPlan
 
 
 class _Reader(Protocol):
@@ -99,7 +99,7 @@ async def stale_targets(
                 return f"{target.label} (could not be re-read: {exc.message})"
         if keep_live is not None:
             keep_live[target.ref] = live
-        return None if fingerprint(live) == target.fingerprint else target.label
+        return None if target.matches(live) else target.label
 
     results = await asyncio.gather(*(check(t) for t in plan.changed_targets))
     return [r for r in results if r is not None]

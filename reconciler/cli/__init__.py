@@ -18,7 +18,18 @@ from typing import Annotated, NoReturn
 import typer
 
 from reconciler import __version__
-from reconciler.cli import apply, export, lint, plan, preview, probe, sandbox, validate
+from reconciler.cli import (
+    apply,
+    export,
+    history,
+    lint,
+    plan,
+    preview,
+    probe,
+    rollback,
+    sandbox,
+    validate,
+)
 from reconciler.cli.context import RunContext, state
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
@@ -73,6 +84,8 @@ app.command()(validate.schema)
 app.command()(plan.plan)
 app.command(help=plan.DRIFT_HELP)(plan.drift)
 app.command(help=apply.HELP)(apply.apply)
+app.command(help=rollback.HELP)(rollback.rollback)
+app.command()(history.history)
 app.command()(export.export)
 app.command()(preview.preview)
 app.command(help=probe.HELP)(probe.probe)

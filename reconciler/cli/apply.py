@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,13 +28,15 @@ from reconciler.errors import ApplyRefused, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from reconciler.api.wire import Communication
-    from reconciler.applier.execute import Applier, ApplyResult, TargetOutcome
+    from reconciler.applier.execute import Applier, ApplyResult, TargetOutcome, Writer
     from reconciler.applier.repair import RepairRecord
     from reconciler.config import Settings
     from reconciler.console import Console
     from reconciler.contract import Contract
     from reconciler.live import Selection
     from reconciler.plan import Plan
+
+    Ref = tuple[int, int]
 
 HELP = (
     "Make the live state match the manifests; "
@@ -111,9 +114,18 @@ class ApplyOptions:
     lock_timeout: float
 
 
+# Plans a run in place of ``make_run_plan`` (``rollback``): (client, parallelism, live to keep).
+Planner = Callable[["Writer", int, dict[tuple[int, int], list["Communication"]]], Awaitable["Plan"]]
+
+
 async def run_apply(
-    settings: Settings, chosen: Selection, options: ApplyOptions, console: Console
+    settings: Settings,
+    chosen: Selection,
+    options: ApplyOptions,
+    console: Console,
+    planner: Planner | None = None,
 ) -> int:
+    """Plan (or load, or with ``planner`` make) a plan, then apply it under every rule."""
     from reconciler.applier.body import contract_problem
     from reconciler.applier.execute import Applier, stale_targets
     from reconciler.applier.lock import apply_lock
@@ -134,6 +146,8 @@ async def run_apply(
     # The live state each changed target was planned (or, for a saved plan, re-read) against:
     # the post-write check knows every row's id from it (issue 14).
     live: dict[tuple[int, int], list[Communication]] = {}
+    labels: dict[tuple[int, int], dict[str, str]] = {}
+    applier: Applier | None = None
     try:
         # Held from before the first request: a second apply plans only after this one is done.
         async with (
@@ -142,6 +156,8 @@ async def run_apply(
         ):
             if options.plan_file is not None:
                 planned = load_saved(options.plan_file, settings.environment, active.contract)
+            elif planner is not None:
+                planned = await planner(client, parallelism, live)
             else:
                 planned = await make_run_plan(
                     settings,
@@ -150,6 +166,7 @@ async def run_apply(
                     parallelism=parallelism,
                     keep_live=live,
                     contract=active.contract,
+                    labels=labels,
                 )
             _show(planned, console)
             repairs = _restorable(settings, active.contract, console)
@@ -175,6 +192,7 @@ async def run_apply(
                 contract=active.contract,
                 # Nothing proved or stated the contract: the first target checks it (SPEC §9).
                 canary=not active.proven,
+                record=True,  # each target's pre-image, for rollback (issue 19)
             )
             result = await _with_signals(applier, planned, console, live)
             await _repair(applier, result, repairs, settings, console)
@@ -182,8 +200,10 @@ async def run_apply(
         refused = exc.message
         raise
     finally:
-        if options.report is not None and planned is not None:
-            _write_report(options.report, planned, result, settings, started, refused, console)
+        if planned is not None:
+            pre_images = applier.pre_images if applier is not None else {}
+            record = (planned, result, pre_images, labels)
+            _write_report(options.report, record, settings, started, refused, console)
     # The body returned or raised unless it set both.
     assert planned is not None
     assert result is not None
@@ -241,24 +261,22 @@ async def _repair(
 
 
 def _write_report(
-    path: Path,
-    planned: Plan,
-    result: ApplyResult | None,
+    path: Path | None,
+    record: tuple[Plan, ApplyResult | None, dict[Ref, list[dict[str, object]]], dict[Ref, Any]],
     settings: Settings,
     started: datetime,
     refused: str | None,
     console: Console,
 ) -> None:
-    from reconciler.outputs import not_written
-    from reconciler.report import build_report, write_report
+    from reconciler.report import record_run
 
-    report = build_report(
-        planned, result, environment=settings.environment, started_at=started, refused=refused
-    )
-    try:
-        write_report(path, report)
-    except (OSError, ValueError) as exc:  # checked at the start; it went away since
-        console.warn(not_written("--report", path, exc))
+    planned, result, pre_images, labels = record
+    problem = record_run(
+        path, planned, result, pre_images, labels, settings.root, settings.environment,
+        started_at=started, refused=refused,
+    )  # fmt: skip
+    if problem:
+        console.warn(problem)
 
 
 def _finish(planned: Plan, result: ApplyResult, console: Console) -> None:

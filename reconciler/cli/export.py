@@ -57,7 +57,9 @@ def export(
             )
 
     files, notes, errors = run.run_async(go())
-    written = write_files(files, force=force, variables=settings.env.vars)
+    written = write_files(
+        files, force=force, variables=settings.env.vars, ignore=settings.env.ignore
+    )
     console = run.out
     for file in files:
         for warning in file.warnings:

@@ -72,7 +72,9 @@ def lint(
 def _load(paths: Sequence[str], settings: Settings) -> LoadResult:
     from reconciler.manifests import load_manifests
 
-    return load_manifests(paths, variables=settings.env.vars, root=settings.root)
+    return load_manifests(
+        paths, variables=settings.env.vars, root=settings.root, ignore=settings.env.ignore
+    )
 
 
 def show_diagnostics(

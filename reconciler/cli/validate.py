@@ -33,7 +33,10 @@ def validate(
     run = state(ctx)
     settings = run.settings(network=False)
     result = load_manifests(
-        paths or list(settings.manifests), variables=settings.env.vars, root=settings.root
+        paths or list(settings.manifests),
+        variables=settings.env.vars,
+        root=settings.root,
+        ignore=settings.env.ignore,
     )
     diagnostics = result.diagnostics
     # Lint reads valid documents: once the manifests pass, their messages are checked.

@@ -142,6 +142,25 @@ def _selected(
     return selected
 
 
+# One pre-image: (group id, group name, target id, target name) and its rows as read.
+PreImage = tuple[tuple[int, str, int, str], Sequence[Communication]]
+
+
+def pre_image_files(
+    images: Sequence[PreImage], channels: Sequence[Channel], out_dir: Path, root: Path
+) -> tuple[list[ExportedFile], list[str]]:
+    """Manifests of the rows an apply read before writing (``rollback --out``), written as
+    export writes live state, so that a plan of them restores those rows; a target that had no
+    active row gets a manifest with no communications (its prune deactivates what apply
+    created). Returns the files and one error per target YAML cannot hold."""
+    groups = [TargetGroup(id=g, name=gn) for (g, gn, _, _), _ in images]
+    pairs = [(TargetGroup(id=g, name=gn), Target(id=t, name=tn)) for (g, gn, t, tn), _ in images]
+    run = _Run(out_dir, root, False, False, channels, groups, pairs, keep_empty=True)
+    for (group, target), (_, rows) in zip(pairs, images, strict=True):
+        run.export(group, target, rows)
+    return run.files, run.errors
+
+
 @dataclass
 class _Run:
     """One export: the names a reference may use, and the files, notes and errors so far."""
@@ -157,6 +176,7 @@ class _Run:
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     used_names: set[str] = field(default_factory=set)
+    keep_empty: bool = False  # a target with nothing active still gets a file (rollback)
 
     def __post_init__(self) -> None:
         self.channels = {c.id: c for c in self.channel_list}
@@ -180,7 +200,7 @@ class _Run:
             if c.active and unmanaged_reason(c, self.channel_ids) is not None
         ]
         label = f"target {target.id} ({target.name}) of group {group.id} ({group.name})"
-        if not chosen:
+        if not chosen and not self.keep_empty:
             self.notes.append(f"{label}: no active communications; not exported")
             return
         document = self._document(group, target, chosen, prune=not duplicates)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from reconciler.errors import ExportError
 from reconciler.export.exact import escape, plain_text
-from reconciler.export.merge import merge_into, template_file_text
+from reconciler.export.merge import Ownership, merge_into, template_file_text
+from reconciler.ignore import written_key
 from reconciler.manifests.interpolate import interpolate
 from reconciler.manifests.yamlstrict import read_documents
 
@@ -25,7 +26,11 @@ class ExportedFile:
 
 
 def write_files(
-    files: Sequence[ExportedFile], *, force: bool, variables: Mapping[str, str] | None = None
+    files: Sequence[ExportedFile],
+    *,
+    force: bool,
+    variables: Mapping[str, str] | None = None,
+    ignore: Sequence[str] = (),
 ) -> list[Path]:
     """Write every file, or none: existing files are refused up front unless ``force``."""
     existing = [f.path for f in files if f.path.exists()]
@@ -39,34 +44,40 @@ def write_files(
     written = []
     for file in files:
         file.path.parent.mkdir(parents=True, exist_ok=True)
-        text = _updated(file, variables or {}) if file.path.exists() else file.text
+        text = _updated(file, variables or {}, ignore) if file.path.exists() else file.text
         file.path.write_text(text, encoding="utf-8")
         written.append(file.path)
     return written
 
 
-def _updated(file: ExportedFile, variables: Mapping[str, str]) -> str:
+def _updated(file: ExportedFile, variables: Mapping[str, str], ignore: Sequence[str] = ()) -> str:
     """The existing file merged with the export, or the export itself when the merge would
     not read exactly as the export (or would not be plain text): never trade exactness for
     comments."""
     base = file.path.parent
-    text = merge_into(file.path.read_text(encoding="utf-8"), file.text, variables, base)
-    if not plain_text(text) or not _same_content(text, file.text, variables, base):
+    text = merge_into(file.path.read_text(encoding="utf-8"), file.text, variables, base, ignore)
+    if not plain_text(text) or not _same_content(text, file.text, variables, base, ignore):
         return file.text
     return text
 
 
 def _same_content(
-    merged: str, exported: str, variables: Mapping[str, str], base_dir: Path | None = None
+    merged: str,
+    exported: str,
+    variables: Mapping[str, str],
+    base_dir: Path | None = None,
+    ignore: Sequence[str] = (),
 ) -> bool:
     """Everything but ``metadata`` (which the user may have renamed or labelled) reads the same
-    once ``${…}`` is interpolated and template files are read, as the planner will read it."""
+    once ``${…}`` is interpolated and template files are read, as the planner will read it;
+    ``ignore:`` rules and the values they leave to live edits are not compared."""
     try:
         a, b = read_documents(merged), read_documents(exported)
     except Exception:
         return False
     if len(a) != 1 or not isinstance(a[0].value, dict) or a[0].ambiguous:
         return False
+    _without_owned(a[0].value, b[0].value, ignore)
     _inline_template_files(a[0].value, base_dir)
     mine, theirs = _interpolated(a[0].value, variables), _interpolated(b[0].value, variables)
     assert isinstance(mine, dict)
@@ -74,6 +85,30 @@ def _same_content(
     return {k: v for k, v in mine.items() if k != "metadata"} == {
         k: v for k, v in theirs.items() if k != "metadata"
     }
+
+
+def _without_owned(merged: dict[str, object], exported: object, ignore: Sequence[str]) -> None:
+    """Leave out of both documents what export keeps as written: the rules and, per entry,
+    the fields they leave to live edits (``merge.Ownership``)."""
+    rules = merged.pop("ignore", None)
+    owned = Ownership(tuple(ignore), list(rules) if isinstance(rules, list) else [])
+    theirs = exported.get("communications") if isinstance(exported, dict) else None
+    by_key = (
+        {written_key(e): e for e in theirs if isinstance(e, dict)}
+        if isinstance(theirs, list)
+        else {}
+    )
+    entries = merged.get("communications")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        kept = owned.kept(entry)
+        other = by_key.get(written_key(entry), {})
+        for name in kept:
+            entry.pop(name, None)
+            other.pop(name, None)
+            if name == "messageTemplate":
+                other.pop("messageTemplateFile", None)
 
 
 def _inline_template_files(document: dict[str, object], base_dir: Path | None) -> None:

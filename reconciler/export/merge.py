@@ -6,10 +6,12 @@ that still exist survive. Decides what changes; how YAML is written is the write
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Collection, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import ExportError
+from reconciler.ignore import ignored_fields
 from reconciler.manifests.interpolate import interpolate as _interpolate
 from reconciler.manifests.templates import TemplateProblem, is_git_name, read_text_file
 from reconciler.manifests.writer import RoundTrip
@@ -53,12 +55,16 @@ def merge_into(
     exported: str,
     variables: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
+    ignore: Sequence[str] = (),
 ) -> str:
     """``existing`` with its target, prune and communications made to equal ``exported``'s.
 
     A value that already means the same (e.g. ``${sender}`` for the live sender) is kept as
     written, and so is a ``messageTemplateFile`` (relative to ``base_dir``) whose content is
     still the live template.
+
+    The file's ``ignore:`` rules are kept, and so is every value they (with the environment's
+    ``ignore``) leave to live edits: export does not make git the owner of a field it is not.
     """
     yaml = RoundTrip()
     try:
@@ -74,12 +80,36 @@ def merge_into(
     for name in ("apiVersion", "kind", "target", "prune"):
         if old.get(name) != new[name]:
             old[name] = new[name]
-    _merge_communications(old["communications"], new["communications"], variables or {}, base_dir)
+    rules = old.get("ignore")
+    owned = Ownership(tuple(ignore), list(rules) if isinstance(rules, list) else [])
+    _merge_communications(
+        old["communications"], new["communications"], variables or {}, base_dir, owned
+    )
     return yaml.dump(old)
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """The ``ignore:`` rules that apply to a file: the environment's and the document's."""
+
+    environment: tuple[str, ...] = ()
+    document: list[object] = field(default_factory=list)
+
+    def kept(self, entry: Entry) -> set[str]:
+        """The keys of ``entry`` export leaves as written: its rules and the fields they
+        leave to live edits (a template file too, when the template is ignored)."""
+        fields = set(ignored_fields(self.environment, self.document, entry))
+        if "messageTemplate" in fields:
+            fields.add("messageTemplateFile")
+        return fields | {"ignore"}
+
+
 def _merge_communications(
-    entries: list[Entry], exported: list[Entry], variables: Mapping[str, str], base_dir: Path | None
+    entries: list[Entry],
+    exported: list[Entry],
+    variables: Mapping[str, str],
+    base_dir: Path | None,
+    owned: Ownership,
 ) -> None:
     """Drop the entries export did not write, update those it did, append the new ones."""
     current = {_key(e): e for e in entries}
@@ -92,21 +122,28 @@ def _merge_communications(
         if target is None:
             entries.append(entry)
         else:
-            _update_entry(target, entry, variables, base_dir)
+            _update_entry(target, entry, variables, base_dir, owned.kept(target))
 
 
 def _update_entry(
-    target: Entry, entry: Entry, variables: Mapping[str, str], base_dir: Path | None
+    target: Entry,
+    entry: Entry,
+    variables: Mapping[str, str],
+    base_dir: Path | None,
+    kept: Collection[str] = (),
 ) -> None:
-    """``target`` made to mean ``entry``, keeping each value that already means the same."""
+    """``target`` made to mean ``entry``, keeping each value that already means the same and
+    every key in ``kept`` as it is written."""
     keep_file = template_file_text(target.get("messageTemplateFile"), base_dir) == entry.get(
         "messageTemplate"
     )
     for name in list(target):
+        if name in kept:
+            continue
         if name not in entry and not (keep_file and name == "messageTemplateFile"):
             del target[name]
     for name, value in entry.items():
-        if keep_file and name == "messageTemplate":
+        if (keep_file and name == "messageTemplate") or name in kept:
             continue
         if name not in target or not _same_value(target[name], value, variables):
             target[name] = value

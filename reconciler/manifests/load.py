@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from reconciler.desired import Source
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import UsageError
+from reconciler.ignore import ignored_fields, written_key
 from reconciler.manifests.checks import CrossDocumentChecks
 from reconciler.manifests.interpolate import interpolate
 from reconciler.manifests.paths import display, find_manifest_files
@@ -90,10 +91,12 @@ class ManifestLoader:
         *,
         variables: Mapping[str, str] | None = None,
         root: Path | None = None,
+        ignore: Sequence[str] = (),
     ) -> None:
         if not paths:
             raise UsageError("no manifest paths given")
         self._variables = variables or {}
+        self._ignore = tuple(ignore)  # the environment's ``ignore:`` rules
         self._root = (root or Path.cwd()).resolve()
         self._checks = CrossDocumentChecks()
         self._templates = TemplateFiles(self._root)
@@ -105,7 +108,7 @@ class ManifestLoader:
         shown = display(file)
         self.shown.append(shown)
         result = LoadResult(diagnostics=self.diagnostics)
-        _load_file(file, shown, self._variables, self._templates, result)
+        _load_file(file, shown, self._variables, self._templates, result, self._ignore)
         self.diagnostics.extend(self._checks.add(result.documents))
         return result.documents
 
@@ -125,9 +128,10 @@ def load_manifests(
     *,
     variables: Mapping[str, str] | None = None,
     root: Path | None = None,
+    ignore: Sequence[str] = (),
 ) -> LoadResult:
     """Read, interpolate and validate manifests; report every problem, not just the first."""
-    loader = ManifestLoader(paths, variables=variables, root=root)
+    loader = ManifestLoader(paths, variables=variables, root=root, ignore=ignore)
     result = LoadResult()
     for documents in loader:
         result.documents.extend(documents)
@@ -147,6 +151,7 @@ def _load_file(
     variables: Mapping[str, str],
     templates: TemplateFiles,
     result: LoadResult,
+    ignore: Sequence[str] = (),
 ) -> None:
     try:
         size = file.stat().st_size
@@ -169,7 +174,7 @@ def _load_file(
         )
         return
     for document in documents:
-        _load_document(document, file, shown, variables, templates, result)
+        _load_document(document, file, shown, variables, templates, result, ignore)
 
 
 def _load_document(
@@ -179,6 +184,7 @@ def _load_document(
     variables: Mapping[str, str],
     templates: TemplateFiles,
     result: LoadResult,
+    ignore: Sequence[str] = (),
 ) -> None:
     problems = result.diagnostics
     before = len(problems)
@@ -220,6 +226,7 @@ def _load_document(
         return (shown, *document.position(at))
 
     texts = _entry_rules(model, file, templates, report, locate)
+    _ignore_rules(model, ignore, report)
     if len(problems) == before:
         positions = Positions(document, len(model.communications))
         result.documents.append(LoadedDocument(model, shown, positions, tuple(texts)))
@@ -275,6 +282,41 @@ def _entry_rules(
             duplicate_communication(entry.communicationType, channel, first),
         )
     return templates
+
+
+def _ignore_rules(
+    model: TargetCommunications, environment: Sequence[str], report: Reporter
+) -> None:
+    """The two contradictions an ``ignore:`` rule can write (docs/manifests.md): a field left to
+    live edits that the entry also switches off (``active: false`` with ``active`` ignored), and
+    a rule for a communication this document does not declare."""
+    rules = [r if isinstance(r, str) else r.model_dump() for r in model.ignore]
+    entries = [entry.model_dump() for entry in model.communications]
+    for i, entry in enumerate(entries):
+        if entry["active"] is False and "active" in ignored_fields(environment, rules, entry):
+            report(
+                ("communications", i, "active"),
+                "'active: false' switches this communication off, but an ignore rule leaves "
+                "'active' to live edits; git cannot own and disown it at once: drop one",
+            )
+    declared = {written_key(entry) for entry in entries}
+    for j, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        if (rule["channel"] is None) == (rule["channelId"] is None):
+            report(
+                ("ignore", j),
+                "an ignore rule names its communication by 'channel' or "
+                "'channelId', exactly one of them",
+            )
+        elif written_key(rule) not in declared:
+            kind, channel = written_key(rule)
+            report(
+                ("ignore", j),
+                f"ignore rule for {kind} on channel {channel}, which this document does not "
+                "declare: a rule covers declared communications only (name the channel as its "
+                "entry does)",
+            )
 
 
 def _template(

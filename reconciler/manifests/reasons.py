@@ -71,6 +71,9 @@ def _reason(
     at = loc
     while at and at not in document.values:
         at = at[:-1]
+    if kind == "literal_error" and at and isinstance(at[-1], int):
+        # An item of a list of names (``ignore: [...]``): named by its list, not its index.
+        name = f"{next((str(p) for p in reversed(at) if isinstance(p, str)), 'list')} item"
     if at in out and out[at][0].startswith(f"{name} must be"):
         return None
     value = error.get("input")
@@ -87,7 +90,7 @@ def _reason(
         message = f"{name} must be {_MUST_BE[kind]}, found {describe(value)}"
     elif kind == "literal_error":
         message = _not_one_of(name, error, value)
-    elif kind == "string_too_short":
+    elif kind in ("string_too_short", "too_short"):
         message = f"{name} must not be empty"
     elif kind == "string_too_long":
         limit = error.get("ctx", {}).get("max_length")
@@ -103,6 +106,8 @@ def _not_one_of(name: str, error: ErrorDetails, value: object) -> str:
     if isinstance(value, str):
         options = [o.strip(" '") for o in str(expected).replace(" or ", ",").split(",")]
         close = difflib.get_close_matches(value.upper(), options, n=1)
+        if not close and name.endswith(" item"):  # field names are not upper case
+            close = difflib.get_close_matches(value, options, n=1)
         if close:
             message += f"; did you mean '{close[0]}'?"
     return message

@@ -6,16 +6,19 @@ Wire models (reconciler.api.wire) ignore unknown fields instead; keep the two fa
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from reconciler.assumptions import COMMUNICATION_TYPES
+from reconciler.assumptions import COMMUNICATION_TYPES, COMPARED_FIELDS
 
 API_VERSION = "reconciler/v1"
 KIND = "TargetCommunications"
 CommunicationType = Literal["START", "FINISH", "CHANGE", "REMINDER"]
 assert set(CommunicationType.__args__) == set(COMMUNICATION_TYPES)  # type: ignore[attr-defined]
+# The compared fields an ``ignore:`` rule may leave to live edits (docs/manifests.md).
+IgnoredField = Literal["messageTemplate", "subjectTemplate", "sender", "offsetDays", "active"]
+assert set(IgnoredField.__args__) == set(COMPARED_FIELDS)  # type: ignore[attr-defined]
 
 
 class ManifestModel(BaseModel):
@@ -62,6 +65,31 @@ class CommunicationSpec(ManifestModel):
     )
     offsetDays: int = Field(0, ge=0, description="Delivery offset in days.")
     active: bool = True
+    ignore: list[IgnoredField] = Field(
+        default_factory=list,
+        description="Compared fields of this communication that live edits own: never "
+        "written on update, never a change.",
+    )
+
+
+class IgnoreRule(ManifestModel):
+    """A document-level rule for one of the document's communications, named by its key."""
+
+    communicationType: CommunicationType
+    channel: str | None = Field(None, description="Channel name, as the entry writes it.")
+    channelId: int | None = Field(None, description="Channel id, as the entry writes it.")
+    fields: list[IgnoredField] = Field(min_length=1)
+
+
+def _rule_kind(value: object) -> str:
+    return "rule" if isinstance(value, dict | IgnoreRule) else "field"
+
+
+# A document's rule: a field name (every communication) or a rule for one communication.
+DocumentRule = Annotated[
+    Annotated[IgnoredField, Tag("field")] | Annotated[IgnoreRule, Tag("rule")],
+    Discriminator(_rule_kind),
+]
 
 
 class TargetCommunications(ManifestModel):
@@ -75,6 +103,11 @@ class TargetCommunications(ManifestModel):
     target: TargetRef
     prune: bool = Field(
         True, description="Deactivate live communications of this target that no entry declares."
+    )
+    ignore: list[DocumentRule] = Field(
+        default_factory=list,
+        description="Compared fields that live edits own, for every communication of this "
+        "document (a field name) or for one of them ({communicationType, channel, fields}).",
     )
     communications: list[CommunicationSpec]
 

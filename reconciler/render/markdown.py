@@ -246,6 +246,10 @@ def _head(plan: Plan, mode: Mode, limit: int, lint: Sequence[Diagnostic] = ()) -
     if warnings:
         out += [f"<details><summary>{plural(len(warnings), 'warning')}</summary>\n"]
         out += [fence(_capped(warnings, "", section)) + "</details>\n"]
+    ignored = [one_line(line) for line in plan.all_info()]
+    if ignored:
+        out += [f"<details><summary>{plural(len(ignored), 'ignored difference')}</summary>\n"]
+        out += [fence(_capped(ignored, "", section)) + "</details>\n"]
     if lint:
         found = [one_line(d.render()) for d in lint]
         out += [f"<details><summary>{plural(len(found), 'lint warning')}</summary>\n"]

@@ -178,6 +178,10 @@ def test_drift_then_apply_then_no_drift(repo: Path) -> None:
     record = json.loads((repo / "report.json").read_text())
     assert record["environment"] == "sandbox"
     assert "0123456789abcdef0123456789abcdef01234567" in json.dumps(record)  # GITHUB_SHA
+    # The uploaded report holds the pre-images rollback restores (issue 19).
+    assert record["targets"]
+    assert all("preImage" in t for t in record["targets"])
+    assert record["commit"] == "0123456789abcdef0123456789abcdef01234567"
     assert (repo / ".reconciler" / "sandbox.db").is_file()
 
     after = only(runner.run_job("drift", "drift"))

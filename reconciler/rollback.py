@@ -1,0 +1,198 @@
+"""``rollback`` (issue 19): the plan that restores the pre-images an apply recorded, so that it
+is reviewed and applied like any plan (``cli.apply.run_apply`` applies it, under every rule of
+apply). Reads live state; writes nothing.
+
+Only the targets the report holds a pre-image of are read or planned. A target whose live state
+is no longer what that apply left is refused, by name, unless forced: restoring it would undo
+someone else's later work too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Protocol, cast
+
+from pydantic import ValidationError
+
+from reconciler.api.wire import Channel, Communication
+from reconciler.assumptions import COMPARED_FIELDS
+from reconciler.changes import changed_fields, deactivation
+from reconciler.errors import ApplyRefused, UsageError
+from reconciler.fingerprint import fingerprint
+from reconciler.history import ReportTarget, RunReport
+from reconciler.matching import key_of
+from reconciler.plan import REASON_REACTIVATION, Change, FieldName, Plan, Snapshot, TargetPlan
+from reconciler.planner import assemble_plan
+from reconciler.selection import parse_selectors, selected
+
+REASON_CREATED = "created by the apply rolled back"
+REASON_RESTORED = "restored"
+
+
+class Reader(Protocol):
+    async def list_channels(self) -> list[Channel]: ...
+
+    async def get_communications(self, group_id: int, target_id: int) -> list[Communication]: ...
+
+
+def chosen_targets(
+    report: RunReport,
+    environment: str,
+    target_group: int | str | None = None,
+    selectors: Sequence[str] = (),
+) -> list[ReportTarget]:
+    """The report's targets to restore: those with a pre-image, in the group asked for (id or
+    name) and matching ``--select`` (``name=`` or the labels the report recorded)."""
+    if report.environment != environment:
+        raise ApplyRefused(
+            f"the report is of environment {report.environment!r}, not {environment!r}; "
+            "run rollback with --env " + report.environment
+        )
+    pairs = parse_selectors(selectors)
+    chosen = [
+        target
+        for target in report.touched
+        if target_group in (None, target.targetGroupId, target.targetGroupName)
+        and selected(target.name, target.labels, pairs)
+    ]
+    if not report.touched:
+        raise UsageError("the report holds no pre-image: that run wrote nothing to restore")
+    if not chosen:
+        raise UsageError("no target of the report matches --target-group and --select")
+    return chosen
+
+
+def rows_of(raw: Sequence[dict[str, object]], where: str) -> list[Communication]:
+    """Report rows as communications (UsageError naming ``where`` if they are not)."""
+    try:
+        return [Communication.model_validate(row) for row in raw]
+    except ValidationError:
+        raise UsageError(f"{where}: the report's rows are not communications") from None
+
+
+def left_by_apply(target: ReportTarget) -> list[Communication] | None:
+    """The rows that apply left on ``target``: its pre-image with each row the API answered
+    put over it; None when a request has no answer (what it did is not known)."""
+    rows = {row.id: row for row in rows_of(target.preImage or [], target.label)}
+    for request in target.requests:
+        if request.response is None:
+            return None
+        rows.update((row.id, row) for row in rows_of(request.response, target.label))
+    return list(rows.values())
+
+
+def changed_since(target: ReportTarget, live: Sequence[Communication]) -> str | None:
+    """Why ``target`` may not be restored without ``--force``, or None."""
+    before = rows_of(target.preImage or [], target.label)
+    if fingerprint(live) == fingerprint(before):
+        return None  # already as it was: nothing to restore, nothing to lose
+    left = left_by_apply(target)
+    if left is None:
+        return f"{target.label} (what that apply wrote is not known: a request had no answer)"
+    if fingerprint(live) != fingerprint(left):
+        return f"{target.label} (live state changed after that apply)"
+    return None
+
+
+def restoration(
+    target: ReportTarget, live: Sequence[Communication], channels: dict[int, str]
+) -> TargetPlan:
+    """The changes that give ``target`` its pre-image back, row by row and id by id: rows
+    since changed are updated back (re-activated where they were active), rows apply created
+    are deactivated, and a row that is gone is created again (with a new id, and a warning)."""
+    before = {row.id: row for row in rows_of(target.preImage or [], target.label)}
+    changes: list[Change] = []
+    warnings: list[str] = []
+    for row in sorted(live, key=lambda r: r.id):
+        old = before.get(row.id)
+        if old is None:
+            if row.active:
+                changes.append(deactivation(row, REASON_CREATED))
+        elif old.communicationType != row.communicationType:
+            warnings.append(f"id {row.id} changed type since; left as it is")
+        else:
+            change = _back(row, old)
+            if change is not None:
+                changes.append(change)
+    for id_, old in sorted(before.items()):
+        if id_ not in {row.id for row in live} and old.active:
+            key = key_of(old.communicationType, old.channelId)
+            warnings.append(f"id {id_} ({key.label(channels)}) is gone; restored as a new row")
+            after = Snapshot.of(old)
+            fields = cast(tuple[FieldName, ...], COMPARED_FIELDS)  # a create sets every field
+            changes.append(Change(action="create", key=key, after=after, fields=fields))
+    return TargetPlan(
+        targetGroupId=target.targetGroupId,
+        targetId=target.targetId,
+        targetGroupName=target.targetGroupName,
+        targetName=target.targetName,
+        manifest=target.manifest,
+        name=target.name,
+        fingerprint=fingerprint(live),
+        activeLive=sum(1 for row in live if row.active),
+        warnings=tuple(warnings),
+        changes=tuple(changes),
+    )
+
+
+def _back(row: Communication, old: Communication) -> Change | None:
+    """The change that writes ``old``'s fields back over ``row`` (one id), or None."""
+    now, then = Snapshot.of(row), Snapshot.of(old)
+    if now == then:
+        return None
+    fields = changed_fields(now, then)
+    if now.channelId != then.channelId:
+        fields = (*fields, "channelId")
+    if fields == ("active",) and now.active:
+        return deactivation(row, REASON_RESTORED)
+    reason = REASON_REACTIVATION if then.active and not now.active else REASON_RESTORED
+    return Change(
+        action="update",
+        key=then.key,
+        id=row.id,
+        before=now,
+        after=then,
+        fields=fields,
+        reason=reason,
+    )
+
+
+async def plan_rollback(
+    targets: Sequence[ReportTarget],
+    client: Reader,
+    *,
+    environment: str,
+    parallelism: int,
+    force: bool,
+    keep_live: dict[tuple[int, int], list[Communication]],
+    now: datetime | None = None,
+) -> Plan:
+    """Read each chosen target, refuse (naming them) those changed since unless ``force``,
+    and plan the restoration of the others; nothing is written here."""
+    gate = asyncio.Semaphore(parallelism)
+
+    async def read(ref: tuple[int, int]) -> list[Communication]:
+        async with gate:
+            return await client.get_communications(*ref)
+
+    channels_read = asyncio.ensure_future(client.list_channels())
+    lives = await asyncio.gather(*(read(t.ref) for t in targets))
+    channels = {c.id: c.name for c in await channels_read}
+    refused = [
+        why for t, live in zip(targets, lives, strict=True) if (why := changed_since(t, live))
+    ]
+    if refused and not force:
+        raise ApplyRefused(
+            "rollback refused for "
+            + "; ".join(refused)
+            + ". Nothing was written; --force restores them anyway"
+        )
+    planned = []
+    for target, live in zip(targets, lives, strict=True):
+        restored = restoration(target, live, channels)
+        planned.append(restored)
+        if restored.has_changes:
+            keep_live[target.ref] = live
+    return assemble_plan(planned, environment, now or datetime.now(UTC), channels=channels)

@@ -1,0 +1,89 @@
+"""``reconciler.history``: the kept runs (the last 50), reading a report back, the commit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import UsageError
+from reconciler.history import (
+    HISTORY_KEPT,
+    commit_of,
+    history_dir,
+    read_report,
+    store_run,
+    stored_runs,
+)
+
+
+def _report(started: str, environment: str = "prod", **extra: object) -> str:
+    return json.dumps(
+        {
+            "formatVersion": 1,
+            "environment": environment,
+            "startedAt": started,
+            "targets": [
+                {"targetGroupId": 1, "targetId": 2, "name": "a", "outcome": "applied",
+                 "preImage": []},
+                {"targetGroupId": 1, "targetId": 3, "outcome": "failed"},
+            ],
+            **extra,
+        }
+    )  # fmt: skip
+
+
+def test_the_last_fifty_runs_are_kept_oldest_first(tmp_path: Path) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for minute in range(HISTORY_KEPT + 2):
+        moment = start + timedelta(minutes=minute)
+        store_run(tmp_path, "prod", _report(moment.isoformat()), moment)
+    kept = sorted(history_dir(tmp_path, "prod").glob("*.json"))
+    assert len(kept) == HISTORY_KEPT
+    assert kept[0].name == "2026-01-01T00-02-00.000000Z.json"  # the two oldest went
+    assert not list(kept[0].parent.glob(".*"))  # no scratch file is left behind
+    runs = stored_runs(tmp_path)
+    assert [r.report.startedAt for r in runs] == sorted(r.report.startedAt for r in runs)
+    assert runs[0].report.outcome == "1 failed"
+    assert [t.label for t in runs[0].report.touched] == ["a (1/2)"]
+
+
+def test_runs_are_listed_per_environment_and_a_stray_file_is_left_out(tmp_path: Path) -> None:
+    store_run(tmp_path, "prod", _report("2026-01-01T00:00:00+00:00"))
+    store_run(tmp_path, "stage", _report("2026-01-02T00:00:00+00:00", "stage", refused="x"))
+    (history_dir(tmp_path, "prod") / "notes.json").write_text("not a report")
+    assert [r.report.environment for r in stored_runs(tmp_path)] == ["prod", "stage"]
+    (stage,) = stored_runs(tmp_path, "stage")
+    assert stage.report.outcome == "refused"
+    assert history_dir(tmp_path, "../up") == tmp_path / ".reconciler" / "history" / "_up"
+
+
+def test_a_file_that_is_no_report_is_one_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    with pytest.raises(UsageError, match="cannot read report"):
+        read_report(path)
+    path.write_text("[1, 2")
+    with pytest.raises(UsageError, match="is not a reconciler apply report"):
+        read_report(path)
+    path.write_text(json.dumps({"formatVersion": 2, "environment": "x", "startedAt": ""}))
+    with pytest.raises(UsageError, match=r"formatVersion"):
+        read_report(path)
+
+
+def test_the_commit_is_github_sha_else_git_head(tmp_path: Path) -> None:
+    assert commit_of(tmp_path, {"GITHUB_SHA": "abc"}) == "abc"
+    assert commit_of(tmp_path, {}) is None  # not a git repository
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "--allow-empty",
+         "-m", "x"],
+        cwd=tmp_path,
+        check=True,
+    )  # fmt: skip
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert commit_of(tmp_path, {}) == head
