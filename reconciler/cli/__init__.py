@@ -18,14 +18,15 @@ from typing import Annotated, NoReturn
 import typer
 
 from reconciler import __version__
-from reconciler.cli import apply, export, lint, plan, probe, sandbox, validate
+from reconciler.cli import apply, export, init, lint, plan, probe, sandbox, validate
 from reconciler.cli.context import RunContext, state
+from reconciler.cli.options import complete_environment
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.redact import register_environment, scrub
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -45,7 +46,11 @@ def _options(
     ctx: typer.Context,
     env: Annotated[
         str | None,
-        typer.Option("--env", help="Environment from reconciler.yaml (or RECONCILER_ENV)."),
+        typer.Option(
+            "--env",
+            help="Environment from reconciler.yaml (or RECONCILER_ENV).",
+            autocompletion=complete_environment,
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -75,6 +80,7 @@ app.command(help=plan.DRIFT_HELP)(plan.drift)
 app.command(help=apply.HELP)(apply.apply)
 app.command()(export.export)
 app.command(help=probe.HELP)(probe.probe)
+app.command(help=init.HELP)(init.init)
 app.add_typer(sandbox.sandbox_app, name="sandbox")
 
 
