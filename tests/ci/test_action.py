@@ -104,7 +104,8 @@ def test_run_scripts_take_values_through_env_only_and_actions_are_pinned_as_else
             match = PINNED_USES.match(line)
             if match:
                 pins.setdefault(match["action"], set()).add((match["ref"], match["comment"]))
-    assert pins["actions/setup-python"] and len(pins["actions/setup-python"]) == 1
+    assert pins["actions/setup-python"]
+    assert len(pins["actions/setup-python"]) == 1
     assert re.fullmatch(r"[0-9a-f]{40}", next(iter(pins["actions/setup-python"]))[0])
 
 
@@ -133,10 +134,12 @@ def test_plan_writes_the_markdown_and_the_saved_plan(repo: Path) -> None:
     assert result.ok, [s.stderr for s in result.steps]
     assert result.outputs["exit-code"] == "0"
     markdown = Path(result.outputs["markdown"]).read_text()
-    assert markdown.startswith("### ") and "```diff" in markdown
+    assert markdown.startswith("### ")
+    assert "```diff" in markdown
     assert "::stop-commands::" not in markdown
     saved = json.loads(Path(result.outputs["json"]).read_text())
-    assert saved["environment"] == "sandbox" and saved["summary"]["create"] > 0
+    assert saved["environment"] == "sandbox"
+    assert saved["summary"]["create"] > 0
     assert CANARY not in markdown + "".join(s.stdout + s.stderr for s in result.steps)
 
 
@@ -163,7 +166,8 @@ def test_drift_then_apply_then_no_drift(repo: Path) -> None:
     run = runner(repo)
     env = caller_env(repo, RECONCILER_ENV="sandbox")
     before = run.run_action({"command": "drift"}, env)
-    assert before.ok and before.outputs["exit-code"] == "2"
+    assert before.ok
+    assert before.outputs["exit-code"] == "2"
     assert before.outputs["json"] == ""
     assert "drift report" in Path(before.outputs["markdown"]).read_text()
 
@@ -175,7 +179,8 @@ def test_drift_then_apply_then_no_drift(repo: Path) -> None:
     assert json.loads(Path(applied.outputs["json"]).read_text())["environment"] == "sandbox"
 
     after = run.run_action({"command": "drift"}, env)
-    assert after.ok and after.outputs["exit-code"] == "0"
+    assert after.ok
+    assert after.outputs["exit-code"] == "0"
 
 
 def test_apply_refused_by_the_threshold_is_exit_3_then_forced(repo: Path) -> None:
@@ -191,7 +196,8 @@ def test_apply_refused_by_the_threshold_is_exit_3_then_forced(repo: Path) -> Non
     assert refused.outputs["exit-code"] == "3"
     assert "::error title=apply refused::" in refused.steps[-1].stdout
     forced = run.run_action({"command": "apply", "args": "--force"}, env)
-    assert forced.ok and forced.outputs["exit-code"] == "0"
+    assert forced.ok
+    assert forced.outputs["exit-code"] == "0"
 
 
 @pytest.mark.parametrize(

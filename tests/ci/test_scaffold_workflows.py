@@ -24,7 +24,6 @@ from tests.support.workflows import (
     jobs,
     load,
     secret_references,
-    steps,
     triggers,
     walk,
     workflow_paths,
@@ -106,9 +105,12 @@ def test_scaffolded_workflows_follow_the_rules_of_ours(scaffold: Path) -> None:
                 assert (match["ref"], match["comment"]) == ours[match["action"]], line
         for at, value in walk(workflow):
             if at and at[-1] == "run":
-                assert "${{" not in value and "CAPILLARY_" not in value
+                assert "${{" not in value
+                assert "CAPILLARY_" not in value
         for at, value in secret_references(workflow):
             assert (at[0], at[2], at[4]) == ("jobs", "steps", "env"), (name, at)
+            assert value == f"${{{{ secrets.{at[5]} }}}}", (name, at)
+            assert at[5] in SPEC_SECRET_VARIABLES
             step = jobs(workflow)[str(at[1])]["steps"][int(at[3])]
             assert str(step["uses"]).startswith(ACTION_REPOSITORY + "@"), (name, at)
     assert action_uses == 4  # validate, plan, apply, drift
@@ -142,8 +144,10 @@ def test_scaffolded_plan_workflow_validates_and_plans(scaffold: Path) -> None:
 def test_scaffolded_drift_apply_drift(scaffold: Path) -> None:
     run = runner(scaffold)
     drift, verdict = run.run_job(workflows(scaffold)["drift"], "drift")
-    assert drift.code == 0 and drift.outputs["exit-code"] == "2"
-    assert verdict.code == 0 and verdict.outputs == {"drift": "true"}
+    assert drift.code == 0
+    assert drift.outputs["exit-code"] == "2"
+    assert verdict.code == 0
+    assert verdict.outputs == {"drift": "true"}
 
     [apply] = run.run_job(workflows(scaffold)["apply"], "apply")
     assert apply.code == 0, apply.stderr
