@@ -76,10 +76,10 @@ def init(
         console.warn(f"skipped {path}: it exists and was left as it is{hint}")
     shown = str(directory)
     console.print(
-        f"next: cd {shown} && reconciler validate && reconciler plan --env sandbox; "
+        f"next: cd {shown} && reconciler validate && reconciler --env sandbox plan; "
         "README.md lists the steps to your live programme"
         if shown != "."
-        else "next: reconciler validate && reconciler plan --env sandbox; "
+        else "next: reconciler validate && reconciler --env sandbox plan; "
         "README.md lists the steps to your live programme"
     )
     return ExitCode.OK

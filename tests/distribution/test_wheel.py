@@ -3,7 +3,7 @@
 `python -m build` makes the sdist and, from it, the wheel (offline: the frontend and the
 backend are dev dependencies, so `--no-isolation` needs no download). The wheel is installed
 into a new virtual environment in a temporary directory, and from there `reconciler --version`,
-`init`, `validate` and `plan --env sandbox` run with the source tree on no path.
+`init`, `validate` and `--env sandbox plan` run with the source tree on no path.
 
 Dependencies: a fresh machine has no wheelhouse, and downloading them again would put PyPI in
 the test suite. So the new environment installs the wheel with `--no-deps` and sees the dev
