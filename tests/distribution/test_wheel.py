@@ -68,7 +68,8 @@ def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     place = tmp_path_factory.mktemp("elsewhere")
     assert ROOT not in place.parents
     venv = place / "venv"
-    made = run([sys.executable, "-m", "venv", venv], place)
+    # No pip of its own (ensurepip is the slow part): the dev venv's pip installs into it.
+    made = run([sys.executable, "-m", "venv", "--without-pip", venv], place)
     assert made.returncode == 0, made.stderr
     python = venv / "bin" / "python"
     site = run(
@@ -76,11 +77,14 @@ def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     ).stdout.strip()
     # After the venv's own site-packages (.pth directories are appended in name order).
     (Path(site) / "zz-dev-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    installed = run(
-        [python, "-m", "pip", "install", "--no-deps", "--no-index", dist / WHEEL], place
-    )
+    installed = run([*pip(venv), "install", "--no-deps", "--no-index", dist / WHEEL], place)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return venv
+
+
+def pip(venv: Path) -> list[str | Path]:
+    """The dev venv's pip, working on ``venv`` (pip's --python)."""
+    return [sys.executable, "-m", "pip", "--python", venv / "bin" / "python"]
 
 
 def clean_env(venv: Path, home: Path) -> dict[str, str]:
@@ -131,7 +135,7 @@ def test_the_wheel_runs_from_a_new_venv_without_the_source_tree(venv: Path) -> N
     assert site.is_relative_to(venv)
     assert seen["holders"] == [str(site)]  # no other reconciler package anywhere on the path
     assert str(ROOT) not in seen["path"]
-    checked = run([python, "-m", "pip", "check"], place, env)
+    checked = run([*pip(venv), "check"], place, env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     version = run(["reconciler", "--version"], place, env)
