@@ -99,6 +99,13 @@ class Console:
         answer = self.stdin.readline()
         return answer.strip() == "yes"
 
+    def ask(self, question: str, default: str) -> str:
+        """Ask on stderr for one line; an empty answer (or end of input) is ``default``."""
+        self.err.write(f"{question} [{default}]: ")
+        self.err.flush()
+        answer = self.stdin.readline().strip()
+        return answer or default
+
     @contextmanager
     def progress(self, total: int, label: str) -> Iterator[_Progress]:
         """A progress bar on stderr when it is a terminal and there are more than 20 items."""

@@ -22,6 +22,7 @@ from reconciler.cli import (
     apply,
     export,
     history,
+    init,
     lint,
     plan,
     preview,
@@ -31,12 +32,13 @@ from reconciler.cli import (
     validate,
 )
 from reconciler.cli.context import RunContext, state
+from reconciler.cli.options import complete_environment
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.redact import register_environment, scrub
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -56,7 +58,11 @@ def _options(
     ctx: typer.Context,
     env: Annotated[
         str | None,
-        typer.Option("--env", help="Environment from reconciler.yaml (or RECONCILER_ENV)."),
+        typer.Option(
+            "--env",
+            help="Environment from reconciler.yaml (or RECONCILER_ENV).",
+            autocompletion=complete_environment,
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -89,6 +95,7 @@ app.command()(history.history)
 app.command()(export.export)
 app.command()(preview.preview)
 app.command(help=probe.HELP)(probe.probe)
+app.command(help=init.HELP)(init.init)
 app.add_typer(sandbox.sandbox_app, name="sandbox")
 
 

@@ -4,7 +4,7 @@ raises ``UsageError`` for bad values and prints nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,8 +17,37 @@ FormatOption = Annotated[
     str, typer.Option("--format", help="text | json | markdown", metavar="FORMAT")
 ]
 PathsArgument = Annotated[list[str] | None, typer.Argument(help="Manifest files or directories.")]
+
+
+def complete_environment(ctx: typer.Context, incomplete: str) -> list[str]:
+    """``--env``: the environments of the configuration named so far (or found)."""
+    from reconciler.completion import environments
+
+    return environments(_global(ctx, "config"), incomplete)
+
+
+def complete_selector(ctx: typer.Context, incomplete: str) -> list[str]:
+    """``--select``: the labels and names of the manifests."""
+    from reconciler.completion import selectors
+
+    return selectors(_global(ctx, "config"), _global(ctx, "env"), incomplete)
+
+
+def _global(ctx: typer.Context, name: str) -> Any:
+    """A global option given before the command, as far as the command line was parsed."""
+    node: typer.Context | None = ctx
+    while node is not None:
+        if node.params.get(name) is not None:
+            return node.params[name]
+        node = node.parent  # type: ignore[assignment]
+    return None
+
+
 SelectOption = Annotated[
-    list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
+    list[str] | None,
+    typer.Option(
+        "--select", help="k=v: labels, or name=metadata.name.", autocompletion=complete_selector
+    ),
 ]
 TargetGroupOption = Annotated[
     str | None, typer.Option("--target-group", help="Only this group (id or name).")

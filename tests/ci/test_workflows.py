@@ -34,6 +34,9 @@ CHECKOUT = "actions/checkout"
 WRITE_PERMISSIONS = {
     ("plan", "plan"): {"pull-requests"},
     ("drift", "issue"): {"issues"},
+    # The release: trusted publishing's OIDC token, and the GitHub release of the tag.
+    ("release", "publish"): {"id-token"},
+    ("release", "github-release"): {"contents"},
 }
 
 
