@@ -13,18 +13,34 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from reconciler import __version__
 from reconciler.cli import apply, export, lint, plan, probe, sandbox, validate
 from reconciler.cli.context import RunContext, state
+from reconciler.cli.options import hoist_global_options
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.redact import register_environment, scrub
 
+if TYPE_CHECKING:
+    from typer._click.core import Context as ClickContext  # typer's own click
+
+
+class _Root(TyperGroup):
+    """The app's group: the global options of ``_options`` are also taken after the command
+    (``reconciler plan --env prod-eu -v``), for every command added with ``app.command()`` or
+    ``app.add_typer()``; see ``options.hoist_global_options``."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, args))
+
+
 app = typer.Typer(
+    cls=_Root,
     add_completion=False,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
