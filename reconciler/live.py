@@ -17,13 +17,20 @@ from reconciler.api.wire import Channel, Communication, Target, TargetGroup
 from reconciler.config import Settings
 from reconciler.contract import ActiveContract, Contract, active_contract
 from reconciler.desired import DesiredTarget
-from reconciler.errors import ApiError, AuthError, PermissionDenied, PlanError, ValidationFailed
+from reconciler.errors import (
+    ApiError,
+    AuthError,
+    PermissionDenied,
+    PlanError,
+    UsageError,
+    ValidationFailed,
+)
 from reconciler.lint.engine import LintOptions, Located, lint_entries
 from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.plan import Plan, TargetPlan
 from reconciler.planner import LiveRead, ReadFailure, assemble_plan, plan_target
 from reconciler.resolve import Resolver
-from reconciler.selection import parse_selectors, selected, shard_of
+from reconciler.selection import no_group_match, no_match, parse_selectors, selected, shard_of
 
 
 class Reader(Protocol):
@@ -98,9 +105,16 @@ async def make_run_plan(
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
     planned: dict[tuple[int, int], TargetPlan] = {}
+    resolved = 0
+    # A --target-group that no selected document declares is an error naming those that are.
+    declared = (
+        {d.model.target.targetGroup for f in files for d in f} if selection.target_group else ()
+    )
 
     async def resolve_batch(documents: list[LoadedDocument]) -> None:
+        nonlocal resolved
         for wanted in await resolver.resolve(documents):
+            resolved += 1
             ref = wanted.ref
             # A second declaration is reported by resolver.check(); it is planned once.
             if _in_shard(ref, selection.shard) and ref not in queued:
@@ -127,6 +141,8 @@ async def make_run_plan(
         del files
         await failures.wait(batches, also=workers)
         resolver.check()
+        if selection.target_group is not None and not resolved:
+            raise UsageError(no_group_match(selection.target_group, declared))
         for _ in workers:
             queue.put_nowait(None)
         await failures.wait(workers)
@@ -162,7 +178,10 @@ def _load_selected(
     )
     selectors = parse_selectors(selection.selectors)
     files: list[list[LoadedDocument]] = []
+    in_use: list[tuple[str, dict[str, str]]] = []  # what a selector that matched nothing missed
     for loaded in loader:
+        if selectors:
+            in_use += [(d.model.metadata.name, dict(d.model.metadata.labels)) for d in loaded]
         files.append(
             [
                 doc
@@ -175,6 +194,8 @@ def _load_selected(
         problems += types_declared_twice(doc for documents in files for doc in documents)
     if problems:
         raise ValidationFailed(problems)
+    if selectors and not any(files):
+        raise UsageError(no_match(selection.selectors, in_use))
     return files
 
 

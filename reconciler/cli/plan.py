@@ -61,6 +61,8 @@ def plan(
     run = state(ctx)
     warnings: list[Located] = []
     planned = _run_plan(run, chosen, warnings)
+    if chosen.shard is not None and not planned.targets:
+        run.out.info(f"shard {chosen.shard[0]}/{chosen.shard[1]} holds no targets")
     for _, warning in warnings:
         run.out.warn(warning.render())
     _show_plan(run, planned, fmt, drift=False, lint=_of_changes(planned, warnings))
