@@ -131,13 +131,25 @@ def check_endpoint(endpoint: str) -> str:
     return check_url(endpoint)
 
 
+def find_config(start: Path) -> Path | None:
+    """reconciler.yaml in ``start`` or the nearest parent directory that has one, as git finds
+    ``.git``; the search ends at the repository root (a directory holding ``.git``), so a file
+    outside the repository is never picked up. Shown relative to ``start`` when below it."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_FILE
+        if candidate.is_file():
+            return Path(CONFIG_FILE) if directory == start else candidate
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
 def load_config(path: Path | None) -> tuple[ConfigFile, Path | None]:
-    """Read reconciler.yaml (``path``, or ./reconciler.yaml when it exists)."""
+    """Read reconciler.yaml (``path``, or the one ``find_config`` finds)."""
     if path is None:
-        candidate = Path(CONFIG_FILE)
-        if not candidate.is_file():
+        path = find_config(Path.cwd())
+        if path is None:
             return ConfigFile(), None
-        path = candidate
     elif not path.is_file():
         raise ConfigError(f"configuration file {str(path)!r} does not exist")
     from reconciler.manifests.yamlstrict import MAX_FILE_BYTES, YamlProblem, decode, read_documents
@@ -190,6 +202,12 @@ def select(
         env = config.environments[name]
     elif name == SANDBOX:
         env = EnvironmentConfig(endpoint=SANDBOX)
+    elif found is None:
+        raise ConfigError(
+            f"environment {name!r} needs a configuration file, and there is no {CONFIG_FILE} "
+            f"in {Path.cwd().resolve()} or any parent directory up to the repository root; "
+            f"create one (reconciler init) or pass --config FILE"
+        )
     else:
         known = ", ".join(sorted(config.environments)) or "none"
         raise ConfigError(f"unknown environment {name!r} (defined: {known})")

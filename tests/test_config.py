@@ -93,3 +93,63 @@ def test_insecure_or_odd_endpoints_are_refused(endpoint: str) -> None:
 )
 def test_https_and_loopback_http_are_accepted(endpoint: str) -> None:
     assert check_endpoint(endpoint)
+
+
+# --- finding reconciler.yaml (issue 20 item 6) ----------------------------------------------
+
+
+def test_found_by_walking_up_from_a_subdirectory(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "reconciler.yaml").write_text(CONFIG + "manifests: config/manifests/\n")
+    deep = tmp_path / "config" / "manifests" / "crm"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    settings = select(environ={})
+    assert settings.environment == "staging"
+    assert settings.config_path is not None
+    assert settings.config_path.resolve() == (tmp_path / "reconciler.yaml").resolve()
+    assert settings.root == tmp_path.resolve()
+    # The manifests directory is the configuration's, not ./config/manifests of the subdirectory.
+    assert [Path(m).resolve() for m in settings.manifests] == [
+        (tmp_path / "config" / "manifests").resolve()
+    ]
+
+
+def test_the_walk_stops_at_the_repository_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "reconciler.yaml").write_text(CONFIG)
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+    monkeypatch.chdir(repo / "src")
+    assert select(environ={}).config_path is None  # not the file above the repository
+
+
+def test_a_named_environment_without_a_configuration_says_so_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for how in ({"env_name": "prod-eu", "environ": {}}, {"environ": {"RECONCILER_ENV": "prod-eu"}}):
+        with pytest.raises(ConfigError) as caught:
+            select(**how)  # type: ignore[arg-type]
+        message = caught.value.message
+        assert "no reconciler.yaml" in message
+        assert str(tmp_path.resolve()) in message
+        assert "prod-eu" in message
+        assert "--config" in message
+
+
+def test_the_cli_from_a_subdirectory_validates_the_configured_manifests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reconciler.cli import main
+
+    (tmp_path / "reconciler.yaml").write_text("manifests: m/\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "bad.yaml").write_text("apiVersion: reconciler/v1\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["validate"]) == 1
+    assert "bad.yaml" in capsys.readouterr().err
