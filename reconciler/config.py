@@ -169,18 +169,50 @@ def load_config(path: Path | None) -> tuple[ConfigFile, Path | None]:
     try:
         return ConfigFile.model_validate(document.value), path
     except ValidationError as exc:
+        from reconciler.manifests.reasons import collapse
+
         problems = []
-        for error in exc.errors(include_url=False):
-            loc = tuple(error["loc"])
-            line, col = (
-                document.key_position(loc)
-                if error["type"] == "extra_forbidden"
-                else document.position(loc)
-            )
-            where = ".".join(str(p) for p in loc)
-            message = str(error["msg"]).removeprefix("Value error, ")  # our own validators
-            problems.append(Diagnostic(shown, line, col, f"{where}: {message}"))
+        for at, reason, key in collapse(exc, document, _config_fields):
+            line, col = document.key_position(at) if key else document.position(at)
+            problems.append(Diagnostic(shown, line, col, _at(at, reason, key)))
         raise ValidationFailed(problems) from None
+
+
+def _config_fields(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys allowed in the configuration's mapping at ``loc``, for did-you-mean."""
+    model: type[BaseModel] = ConfigFile
+    parts = list(loc)
+    if parts[:1] == ["environments"]:
+        if len(parts) == 1:
+            return []  # environment names are the user's
+        model, parts = EnvironmentConfig, parts[2:]
+    for part in parts:
+        annotation = (
+            model.model_fields[str(part)].annotation if str(part) in model.model_fields else None
+        )
+        nested = [
+            a
+            for a in (annotation, *getattr(annotation, "__args__", ()))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _at(loc: tuple[str | int, ...], reason: str, key: bool) -> str:
+    """A reason with the dotted path of what it is about: ``environments.prod.auth must be
+    ...``, ``environments.prod: unknown field 'x'``; at the top level, the reason alone."""
+    where = ".".join(str(p) for p in (loc[:-1] if key else loc))
+    name = str(loc[-1]) if loc else ""
+    if not where:
+        return reason
+    if not key and name and reason.startswith(f"{name} "):
+        return where + reason[len(name) :]
+    if not key and name and reason.startswith(f"{name}: "):
+        return where + reason[len(name) :]
+    return f"{where}: {reason}"
 
 
 def select(
