@@ -44,8 +44,11 @@ def sandbox_serve(
     ] = None,
 ) -> int:
     """Run the local Capillary emulator over HTTP until interrupted."""
+    from reconciler.sandbox.database import check_db_path
     from reconciler.sandbox.faults import FaultConfig
     from reconciler.sandbox.server import serve
+
+    check_db_path(db, label="--db", create=".reconciler")
 
     for name, rate in (
         ("--fail-rate", fail_rate),
@@ -71,8 +74,10 @@ def sandbox_reset(
     db: Annotated[Path, typer.Option(help="SQLite state file.")] = Path(".reconciler/sandbox.db"),
 ) -> int:
     """Recreate the sandbox database with its demo data."""
+    from reconciler.sandbox.database import check_db_path
     from reconciler.sandbox.seed import reset
 
+    check_db_path(db, label="--db", create=".reconciler")
     reset(db)
     state(ctx).out.print(f"sandbox database {db} reset with the demo programme")
     return ExitCode.OK
