@@ -352,6 +352,8 @@ def _summary(planned: Plan, result: ApplyResult, console: Console) -> None:
     )
     if skipped:
         line += f", {skipped} not started"
+        if result.stop_reason:
+            line += f": {result.stop_reason}"
     if planned.unreadable:
         line += f", {len(planned.unreadable)} unreadable"
     console.print(line + ".")
