@@ -93,10 +93,19 @@ class Console:
         return _isatty(self.stdin) and _isatty(self.err)
 
     def confirm(self, question: str) -> bool:
-        """Ask on stderr; only the exact answer ``yes`` proceeds."""
-        self.err.write(f"{question} Only 'yes' will be accepted: ")
-        self.err.flush()
-        answer = self.stdin.readline()
+        """Ask on stderr; only the exact answer ``yes`` proceeds. Ctrl-C or the end of input
+        is a no, at once: the read is interrupted, not left waiting for a line."""
+        try:
+            # Set before the question is out: a Ctrl-C as soon as it shows must not be missed.
+            with _ctrl_c_interrupts_reading():
+                self.err.write(f"{question} Only 'yes' will be accepted: ")
+                self.err.flush()
+                _wait_readable(self.stdin)
+                answer = self.stdin.readline()
+        except _CtrlC:
+            self.err.write("\n")
+            self.err.flush()
+            return False
         return answer.strip() == "yes"
 
     @contextmanager
@@ -119,6 +128,46 @@ class _Progress:
     def advance(self) -> None:
         if callable(self._advance):
             self._advance()
+
+
+class _CtrlC(Exception):
+    """Ctrl-C while a prompt waits for its answer."""
+
+
+@contextmanager
+def _ctrl_c_interrupts_reading() -> Iterator[None]:
+    """Within: SIGINT raises ``_CtrlC`` in the reading thread. asyncio's own handler only
+    cancels the main task, which a blocking read inside it never notices, so the prompt would
+    wait for a line. Outside the main thread (no handler can be set) nothing changes."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _CtrlC
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _wait_readable(stream: TextIO) -> None:
+    """Until ``stream`` has a line (a terminal in canonical mode) or its end, waking every
+    0.2 s: the signal may have gone to another thread, and only a main thread that runs
+    Python code again calls the handler."""
+    import select
+
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests): read at once
+        return
+    while not select.select([fd], [], [], 0.2)[0]:
+        pass
 
 
 def flush_streams() -> bool:

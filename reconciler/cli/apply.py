@@ -288,7 +288,7 @@ def _confirm(options: ApplyOptions, console: Console) -> None:
             "refusing to apply without a terminal to confirm on; pass --auto-approve"
         )
     if not console.confirm("Apply these changes?"):
-        raise ApplyRefused("apply cancelled; nothing was written")
+        raise ApplyRefused("apply cancelled, nothing written")
 
 
 async def _with_signals(
