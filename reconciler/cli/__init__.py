@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 from reconciler import __version__
 from reconciler.cli import apply, export, lint, plan, probe, sandbox, validate
 from reconciler.cli.context import RunContext, state
-from reconciler.cli.options import hoist_global_options
+from reconciler.cli.options import hoist_global_options, plain_help
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.redact import register_environment, scrub
@@ -36,6 +36,7 @@ class _Root(TyperGroup):
     ``app.add_typer()``; see ``options.hoist_global_options``."""
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        plain_help(self)  # readable metavars, "(repeatable)": for every command's --help
         return super().parse_args(ctx, hoist_global_options(self, args))
 
 
@@ -61,11 +62,21 @@ def _options(
     ctx: typer.Context,
     env: Annotated[
         str | None,
-        typer.Option("--env", help="Environment from reconciler.yaml (or RECONCILER_ENV)."),
+        typer.Option(
+            "--env",
+            metavar="NAME",
+            help="Environment from reconciler.yaml.  [default: RECONCILER_ENV, else "
+            "defaultEnvironment, else sandbox]",
+        ),
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="Configuration file (default ./reconciler.yaml)."),
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="Configuration file.  [default: reconciler.yaml here or in the nearest "
+            "parent directory]",
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Debug output; tracebacks.")

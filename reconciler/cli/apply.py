@@ -43,19 +43,28 @@ def apply(
         list[str] | None, typer.Argument(help="Manifest files or directories.")
     ] = None,
     plan_file: Annotated[
-        Path | None, typer.Option("--plan", help="Apply this saved plan (from plan --out).")
+        Path | None,
+        typer.Option("--plan", metavar="FILE", help="Apply this saved plan (from plan --out)."),
     ] = None,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Do not ask; required without a terminal.")
     ] = False,
     parallelism: Annotated[
-        int | None, typer.Option("--parallelism", min=1, max=256, help="Requests in flight.")
+        int | None,
+        typer.Option(
+            "--parallelism",
+            min=1,
+            max=256,
+            metavar="N",
+            help="Requests in flight.  [default: the environment's parallelism, 8]",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Apply even above maxDeactivatePercent.")
     ] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="Write a JSON record of the run.")
+        Path | None,
+        typer.Option("--report", metavar="FILE", help="Write a JSON record of the run."),
     ] = None,
     select: SelectOption = None,
     target_group: TargetGroupOption = None,
@@ -63,6 +72,7 @@ def apply(
         float,
         typer.Option(
             "--lock-timeout",
+            metavar="SECONDS",
             min=0,
             max=86400,
             help="Seconds to wait for another apply in this repository to finish.",

@@ -5,10 +5,11 @@ raises ``UsageError`` for bad values and prints nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from reconciler.errors import UsageError
 
@@ -20,10 +21,12 @@ FormatOption = Annotated[
 ]
 PathsArgument = Annotated[list[str] | None, typer.Argument(help="Manifest files or directories.")]
 SelectOption = Annotated[
-    list[str] | None, typer.Option("--select", help="k=v: labels, or name=metadata.name.")
+    list[str] | None,
+    typer.Option("--select", metavar="K=V", help="A label, or name=metadata.name; all must match."),
 ]
 TargetGroupOption = Annotated[
-    str | None, typer.Option("--target-group", help="Only this group (id or name).")
+    str | None,
+    typer.Option("--target-group", metavar="ID|NAME", help="Only this group (id or name)."),
 ]
 PLAN_FORMATS = ("text", "json", "markdown")
 
@@ -127,3 +130,46 @@ def _skip_options(args: list[str], index: int, options: dict[str, TyperOption]) 
         param = options.get(token.split("=", 1)[0] if token.startswith("--") else token)
         index += 1 + (param is not None and _takes_value(param) and "=" not in token)
     return index
+
+
+# Metavars by type, for options and arguments that name none (typer would print ``<str>``,
+# ``<list[str]>``, ``<int range>``).
+_METAVARS = {str: "TEXT", int: "N", float: "NUMBER", Path: "PATH"}
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown by its metavar alone (``PATHS...``), without typer's type string."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:  # type: ignore[override]
+        return None
+
+    def _rich_display_name(self) -> str:
+        return str(self.metavar) + ("..." if self.nargs != 1 else "")
+
+
+def plain_help(command: object) -> None:
+    """Give every option and argument of ``command`` (and of its subcommands) a plain metavar
+    and mark options that may be given more than once as repeatable. Applied by the app's
+    group to every command, so a new command needs nothing of its own."""
+    if getattr(command, "_plain_help", False):
+        return
+    for param in getattr(command, "params", []):
+        if not isinstance(param, TyperOption | TyperArgument):
+            continue
+        repeats = isinstance(param, TyperOption) and param.multiple
+        if repeats and "repeatable" not in (param.help or "").lower():
+            param.help = f"{(param.help or '').rstrip('.')} (repeatable)."
+        if param.metavar is not None:
+            continue
+        annotation = param.type_descriptor.annotation
+        item = next(iter(getattr(annotation, "__args__", ())), annotation)
+        if annotation is bool:
+            continue
+        if isinstance(param, TyperArgument):
+            param.metavar = (param.name or "ARG").upper()
+            param.__class__ = _PlainArgument
+            continue
+        param.metavar = _METAVARS.get(item, "VALUE") if isinstance(item, type) else "VALUE"
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    setattr(command, "_plain_help", True)  # noqa: B010 (a marker on typer's object)

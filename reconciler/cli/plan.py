@@ -39,8 +39,12 @@ def plan(
     paths: PathsArgument = None,
     select: SelectOption = None,
     target_group: TargetGroupOption = None,
-    shard: Annotated[str | None, typer.Option("--shard", help="K/N: this job's share.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Save the plan as JSON.")] = None,
+    shard: Annotated[
+        str | None, typer.Option("--shard", metavar="K/N", help="This job's share of the targets.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Save the plan as JSON.")
+    ] = None,
     fmt: FormatOption = "text",
     detailed_exitcode: Annotated[
         bool,

@@ -64,3 +64,15 @@ def test_an_empty_shard_is_not_an_error(cli: Run, demo: Path) -> None:
     empty = [err for _, out, err in outcomes if "shard" in err]
     assert len(empty) == 1  # the demo's five targets leave shard 3/4 empty
     assert "shard 3/4 holds no targets" in empty[0]
+
+
+def test_an_unknown_channel_lists_the_channels_that_exist(cli: Run, demo: Path) -> None:
+    """Issue 20 item 11."""
+    path = demo / "manifests" / "summer-streak.yaml"
+    path.write_text(path.read_text().replace("channel: SMS", "channel: WHATSAPP", 1))
+    code, _, err = cli("plan")
+    assert code == 1
+    (line,) = [line for line in err.splitlines() if "WHATSAPP" in line]
+    assert line.endswith(
+        "channel 'WHATSAPP' does not exist; the channels are SMS (1), EMAIL (2), MOBILE PUSH (3)"
+    )
