@@ -7,7 +7,7 @@ read (SPEC §4 ownership); a failed read plans nothing for that target.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -81,6 +81,7 @@ async def make_run_plan(
     keep_live: dict[tuple[int, int], list[Communication]] | None = None,
     contract: Contract | None = None,
     lint_warnings: list[Located] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
@@ -96,6 +97,8 @@ async def make_run_plan(
 
     The selected documents are linted first: a lint error fails the run like a validation
     error, before any request; ``lint_warnings`` receives the warnings (issue 17).
+
+    ``on_progress(read, queued)`` is called as targets are queued and read (a progress bar).
     """
     now = now or datetime.now(UTC)
     contract = contract if contract is not None else run_contract(settings).contract
@@ -120,12 +123,16 @@ async def make_run_plan(
             if _in_shard(ref, selection.shard) and ref not in queued:
                 queued.add(ref)
                 queue.put_nowait(wanted)
+                if on_progress is not None:
+                    on_progress(len(planned), len(queued))
 
     async def worker() -> None:
         while (wanted := await queue.get()) is not None:
             read = await _read(client, wanted.ref)
             target = plan_target(wanted, read, channels=resolver.channel_names, contract=contract)
             planned[wanted.ref] = target
+            if on_progress is not None:
+                on_progress(len(planned), len(queued))
             if keep_live is not None and target.has_changes:
                 assert not isinstance(read, ReadFailure)  # an unreadable target has no changes
                 keep_live[wanted.ref] = list(read)

@@ -147,14 +147,16 @@ async def run_apply(
             if options.plan_file is not None:
                 planned = load_saved(options.plan_file, settings.environment, active.contract)
             else:
-                planned = await make_run_plan(
-                    settings,
-                    chosen,
-                    client,
-                    parallelism=parallelism,
-                    keep_live=live,
-                    contract=active.contract,
-                )
+                with console.progress(0, "reading") as bar:
+                    planned = await make_run_plan(
+                        settings,
+                        chosen,
+                        client,
+                        parallelism=parallelism,
+                        keep_live=live,
+                        contract=active.contract,
+                        on_progress=bar.update,
+                    )
             _show(planned, console)
             repairs = _restorable(settings, active.contract, console)
             if not planned.has_changes and not repairs:

@@ -108,10 +108,16 @@ def _run_plan(run: RunContext, chosen: Selection, lint: list[Located] | None = N
     settings = run.settings()
 
     async def go() -> Plan:
-        async with open_client(settings) as client:
-            return await make_run_plan(
-                settings, chosen, client, parallelism=settings.env.parallelism, lint_warnings=lint
-            )
+        with run.out.progress(0, "reading") as bar:
+            async with open_client(settings) as client:
+                return await make_run_plan(
+                    settings,
+                    chosen,
+                    client,
+                    parallelism=settings.env.parallelism,
+                    lint_warnings=lint,
+                    on_progress=bar.update,
+                )
 
     return run.run_async(go())
 

@@ -76,3 +76,51 @@ def test_an_unknown_channel_lists_the_channels_that_exist(cli: Run, demo: Path) 
     assert line.endswith(
         "channel 'WHATSAPP' does not exist; the channels are SMS (1), EMAIL (2), MOBILE PUSH (3)"
     )
+
+
+def test_a_plan_of_more_than_20_targets_shows_a_read_bar_on_a_terminal(
+    repo: Path, sandbox_db: Path, sandbox_factory: object
+) -> None:
+    """Issue 20 item 3, on a real process whose stderr is a pseudo-terminal: the bar (label,
+    count, ETA) is drawn on stderr and the plan on stdout stays clean."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from reconciler.sandbox.seed import seed_synthetic
+    from tests.support.cli import cli_env
+    from tests.support.manifests import synthetic_manifests
+
+    programme = seed_synthetic(sandbox_db, groups=3, targets_per_group=10)
+    synthetic_manifests(repo / "manifests", programme.targets)
+    server = sandbox_factory(latency_ms=20)  # type: ignore[operator]
+    write_config(repo, server.url)
+    master, slave = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "plan"],
+        cwd=repo,
+        env=cli_env(COLUMNS="120"),
+        stdin=subprocess.DEVNULL,
+        stderr=slave,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    os.close(slave)
+    out, _ = process.communicate(timeout=120)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))
+    assert process.returncode == 0, screen
+    assert "reading" in screen
+    assert "/30 targets, ETA" in screen
+    assert "reading" not in out
+    assert out.strip().endswith("across 30 targets.")
