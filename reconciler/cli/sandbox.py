@@ -32,12 +32,18 @@ def sandbox_serve(
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
     db: Annotated[Path, typer.Option(help="SQLite state file.")] = Path(".reconciler/sandbox.db"),
     latency_ms: Annotated[int, typer.Option("--latency-ms", help="Added delay per request.")] = 0,
-    fail_rate: Annotated[float, typer.Option("--fail-rate", help="Share answered 500/503.")] = 0.0,
+    fail_rate: Annotated[
+        float, typer.Option("--fail-rate", metavar="P", help="Share answered 500/503.")
+    ] = 0.0,
     throttle_rate: Annotated[
-        float, typer.Option("--throttle-rate", help="Share answered 429 + Retry-After.")
+        float,
+        typer.Option("--throttle-rate", metavar="P", help="Share answered 429 + Retry-After."),
     ] = 0.0,
     ambiguous_rate: Annotated[
-        float, typer.Option("--ambiguous-rate", help="Share of writes committed, then failed.")
+        float,
+        typer.Option(
+            "--ambiguous-rate", metavar="P", help="Share of writes committed, then failed."
+        ),
     ] = 0.0,
     rate_limit: Annotated[
         int | None, typer.Option("--rate-limit", help="Requests per minute per credential.")
