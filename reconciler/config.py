@@ -150,13 +150,25 @@ def check_endpoint(endpoint: str) -> str:
     return check_url(endpoint)
 
 
+def find_config(start: Path) -> Path | None:
+    """reconciler.yaml in ``start`` or the nearest parent directory that has one, as git finds
+    ``.git``; the search ends at the repository root (a directory holding ``.git``), so a file
+    outside the repository is never picked up. Shown relative to ``start`` when below it."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_FILE
+        if candidate.is_file():
+            return Path(CONFIG_FILE) if directory == start else candidate
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
 def load_config(path: Path | None) -> tuple[ConfigFile, Path | None]:
-    """Read reconciler.yaml (``path``, or ./reconciler.yaml when it exists)."""
+    """Read reconciler.yaml (``path``, or the one ``find_config`` finds)."""
     if path is None:
-        candidate = Path(CONFIG_FILE)
-        if not candidate.is_file():
+        path = find_config(Path.cwd())
+        if path is None:
             return ConfigFile(), None
-        path = candidate
     elif not path.is_file():
         raise ConfigError(f"configuration file {str(path)!r} does not exist")
     from reconciler.manifests.yamlstrict import MAX_FILE_BYTES, YamlProblem, decode, read_documents
@@ -176,18 +188,50 @@ def load_config(path: Path | None) -> tuple[ConfigFile, Path | None]:
     try:
         return ConfigFile.model_validate(document.value), path
     except ValidationError as exc:
+        from reconciler.manifests.reasons import collapse
+
         problems = []
-        for error in exc.errors(include_url=False):
-            loc = tuple(error["loc"])
-            line, col = (
-                document.key_position(loc)
-                if error["type"] == "extra_forbidden"
-                else document.position(loc)
-            )
-            where = ".".join(str(p) for p in loc)
-            message = str(error["msg"]).removeprefix("Value error, ")  # our own validators
-            problems.append(Diagnostic(shown, line, col, f"{where}: {message}"))
+        for at, reason, key in collapse(exc, document, _config_fields):
+            line, col = document.key_position(at) if key else document.position(at)
+            problems.append(Diagnostic(shown, line, col, _at(at, reason, key)))
         raise ValidationFailed(problems) from None
+
+
+def _config_fields(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys allowed in the configuration's mapping at ``loc``, for did-you-mean."""
+    model: type[BaseModel] = ConfigFile
+    parts = list(loc)
+    if parts[:1] == ["environments"]:
+        if len(parts) == 1:
+            return []  # environment names are the user's
+        model, parts = EnvironmentConfig, parts[2:]
+    for part in parts:
+        annotation = (
+            model.model_fields[str(part)].annotation if str(part) in model.model_fields else None
+        )
+        nested = [
+            a
+            for a in (annotation, *getattr(annotation, "__args__", ()))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _at(loc: tuple[str | int, ...], reason: str, key: bool) -> str:
+    """A reason with the dotted path of what it is about: ``environments.prod.auth must be
+    ...``, ``environments.prod: unknown field 'x'``; at the top level, the reason alone."""
+    where = ".".join(str(p) for p in (loc[:-1] if key else loc))
+    name = str(loc[-1]) if loc else ""
+    if not where:
+        return reason
+    if not key and name and reason.startswith(f"{name} "):
+        return where + reason[len(name) :]
+    if not key and name and reason.startswith(f"{name}: "):
+        return where + reason[len(name) :]
+    return f"{where}: {reason}"
 
 
 def select(
@@ -209,6 +253,12 @@ def select(
         env = config.environments[name]
     elif name == SANDBOX:
         env = EnvironmentConfig(endpoint=SANDBOX)
+    elif found is None:
+        raise ConfigError(
+            f"environment {name!r} needs a configuration file, and there is no {CONFIG_FILE} "
+            f"in {Path.cwd().resolve()} or any parent directory up to the repository root; "
+            f"create one (reconciler init) or pass --config FILE"
+        )
     else:
         known = ", ".join(sorted(config.environments)) or "none"
         raise ConfigError(f"unknown environment {name!r} (defined: {known})")

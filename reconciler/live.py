@@ -7,7 +7,7 @@ read (SPEC §4 ownership); a failed read plans nothing for that target.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -18,13 +18,20 @@ from reconciler.baseline import Baseline
 from reconciler.config import Settings
 from reconciler.contract import ActiveContract, Contract, active_contract
 from reconciler.desired import DesiredTarget
-from reconciler.errors import ApiError, AuthError, PermissionDenied, PlanError, ValidationFailed
+from reconciler.errors import (
+    ApiError,
+    AuthError,
+    PermissionDenied,
+    PlanError,
+    UsageError,
+    ValidationFailed,
+)
 from reconciler.lint.engine import LintOptions, Located, lint_entries
 from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.plan import BaseInfo, Plan, ReleasedTarget, TargetPlan
 from reconciler.planner import LiveRead, ReadFailure, assemble_plan, plan_target
 from reconciler.resolve import Resolver
-from reconciler.selection import parse_selectors, selected, shard_of
+from reconciler.selection import no_group_match, no_match, parse_selectors, selected, shard_of
 
 
 class Reader(Protocol):
@@ -78,6 +85,7 @@ async def make_run_plan(
     contract: Contract | None = None,
     lint_warnings: list[Located] | None = None,
     labels: dict[tuple[int, int], dict[str, str]] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Plan:
     """Load and validate every manifest, then resolve, read and plan as one pipeline (issue 9).
 
@@ -94,6 +102,8 @@ async def make_run_plan(
     The selected documents are linted first: a lint error fails the run like a validation
     error, before any request; ``lint_warnings`` receives the warnings (issue 17).
     ``labels`` receives each planned target's labels (apply's report keeps them, issue 19).
+
+    ``on_progress(read, queued)`` is called as targets are queued and read (a progress bar).
     """
     now = now or datetime.now(UTC)
     contract = contract if contract is not None else run_contract(settings).contract
@@ -105,14 +115,23 @@ async def make_run_plan(
     queue: asyncio.Queue[DesiredTarget | None] = asyncio.Queue()
     queued: set[tuple[int, int]] = set()
     planned: dict[tuple[int, int], TargetPlan] = {}
+    resolved = 0
+    # A --target-group that no selected document declares is an error naming those that are.
+    declared = (
+        {d.model.target.targetGroup for f in files for d in f} if selection.target_group else ()
+    )
 
     async def resolve_batch(documents: list[LoadedDocument]) -> None:
+        nonlocal resolved
         for wanted in await resolver.resolve(documents):
+            resolved += 1
             ref = wanted.ref
             # A second declaration is reported by resolver.check(); it is planned once.
             if _in_shard(ref, selection.shard) and ref not in queued:
                 queued.add(ref)
                 queue.put_nowait(wanted)
+                if on_progress is not None:
+                    on_progress(len(planned), len(queued))
 
     async def worker() -> None:
         while (wanted := await queue.get()) is not None:
@@ -123,6 +142,8 @@ async def make_run_plan(
                 baseline.keep(wanted)
             if labels is not None:
                 labels[wanted.ref] = dict(wanted.labels)
+            if on_progress is not None:
+                on_progress(len(planned), len(queued))
             if keep_live is not None and target.has_changes:
                 assert not isinstance(read, ReadFailure)  # an unreadable target has no changes
                 keep_live[wanted.ref] = list(read)
@@ -136,9 +157,13 @@ async def make_run_plan(
         # One batch per file: a file's targets are read as soon as its groups' target lists
         # arrive, while other groups' lists are still on the wire.
         batches = [failures.watch(resolve_batch(documents)) for documents in files]
+        # With --changed-since nothing may be left to resolve: no group to check then.
+        anything = any(files)
         del files
         await failures.wait(batches, also=workers)
         resolver.check()
+        if selection.target_group is not None and anything and not resolved:
+            raise UsageError(no_group_match(selection.target_group, declared))
         for _ in workers:
             queue.put_nowait(None)
         await failures.wait(workers)
@@ -185,9 +210,12 @@ def _load_selected(
     selectors = parse_selectors(selection.selectors)
     files: list[list[LoadedDocument]] = []
     everything: list[LoadedDocument] = []
+    in_use: list[tuple[str, dict[str, str]]] = []  # what a selector that matched nothing missed
     for loaded in loader:
         if baseline is not None:
             everything.extend(loaded)
+        if selectors:
+            in_use += [(d.model.metadata.name, dict(d.model.metadata.labels)) for d in loaded]
         files.append(
             [
                 doc
@@ -200,6 +228,8 @@ def _load_selected(
         problems += types_declared_twice(doc for documents in files for doc in documents)
     if problems:
         raise ValidationFailed(problems)
+    if selectors and not any(files):
+        raise UsageError(no_match(selection.selectors, in_use))
     if baseline is not None:
         baseline.compare(everything)
         files = [[doc for doc in documents if baseline.wants(doc)] for documents in files]

@@ -284,6 +284,11 @@ def _communications(
         ref: int | str = entry.channelId if entry.channelId is not None else str(entry.channel)
         field = "channelId" if entry.channelId is not None else "channel"
         channel, reason = find(ref, channels, "channel")
+        if channel is None and "does not exist" in str(reason):
+            shown = ", ".join(
+                f"{c.name} ({c.id})" for c in sorted(channels.objects, key=lambda c: c.id)
+            )
+            reason = f"{reason}; the channels are {shown or 'none'}"
         if channel is None:
             problems.append(doc.diagnostic((*at, field), str(reason)))
             failed = True

@@ -6,7 +6,7 @@ Pure functions; a target outside the selection is never read or written.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler.errors import UsageError
 
@@ -49,3 +49,29 @@ def shard_of(group_id: int, target_id: int, total: int) -> int:
     """The 1-based shard of a target: a stable hash, the same on every machine and run."""
     digest = hashlib.sha256(f"{group_id}/{target_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % total + 1
+
+
+def no_match(selectors: Sequence[str], in_use: Iterable[tuple[str, Mapping[str, str]]]) -> str:
+    """The error for ``--select`` values that match no document, naming the labels and names
+    the documents do have (``in_use``: each document's ``metadata.name`` and labels)."""
+    labels: set[str] = set()
+    names: set[str] = set()
+    for name, document_labels in in_use:
+        names.add(f"name={name}")
+        labels.update(f"{k}={v}" for k, v in document_labels.items())
+    shown = " ".join(f"--select {s}" for s in selectors)
+    found = f"labels {_some(labels)}" if labels else "no labels"
+    return f"{shown} matches no manifest; the manifests have {found} and names {_some(names)}"
+
+
+def no_group_match(wanted: int | str, declared: Iterable[int | str]) -> str:
+    """The error for a ``--target-group`` that no (selected) document declares."""
+    groups = {str(g) for g in declared}
+    found = f"declare target groups {_some(groups)}" if groups else "declare no target group"
+    return f"--target-group {wanted} matches no manifest; the selected manifests {found}"
+
+
+def _some(items: set[str], limit: int = 20) -> str:
+    ordered = sorted(items)
+    more = f" and {len(ordered) - limit} more" if len(ordered) > limit else ""
+    return ", ".join(ordered[:limit]) + more

@@ -74,7 +74,7 @@ def test_unknown_configuration_field_is_located(
     with pytest.raises(ValidationFailed) as info:
         select(environ={})
     assert info.value.lines() == [
-        "reconciler.yaml:2:26: environments.x.paralelism: Extra inputs are not permitted"
+        "reconciler.yaml:2:26: environments.x: unknown field 'paralelism'; did you mean 'parallelism'?"
     ]
 
 
@@ -93,3 +93,129 @@ def test_insecure_or_odd_endpoints_are_refused(endpoint: str) -> None:
 )
 def test_https_and_loopback_http_are_accepted(endpoint: str) -> None:
     assert check_endpoint(endpoint)
+
+
+# --- finding reconciler.yaml (issue 20 item 6) ----------------------------------------------
+
+
+def test_found_by_walking_up_from_a_subdirectory(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "reconciler.yaml").write_text(CONFIG + "manifests: config/manifests/\n")
+    deep = tmp_path / "config" / "manifests" / "crm"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    settings = select(environ={})
+    assert settings.environment == "staging"
+    assert settings.config_path is not None
+    assert settings.config_path.resolve() == (tmp_path / "reconciler.yaml").resolve()
+    assert settings.root == tmp_path.resolve()
+    # The manifests directory is the configuration's, not ./config/manifests of the subdirectory.
+    assert [Path(m).resolve() for m in settings.manifests] == [
+        (tmp_path / "config" / "manifests").resolve()
+    ]
+
+
+def test_the_walk_stops_at_the_repository_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "reconciler.yaml").write_text(CONFIG)
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+    monkeypatch.chdir(repo / "src")
+    assert select(environ={}).config_path is None  # not the file above the repository
+
+
+def test_a_named_environment_without_a_configuration_says_so_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for how in ({"env_name": "prod-eu", "environ": {}}, {"environ": {"RECONCILER_ENV": "prod-eu"}}):
+        with pytest.raises(ConfigError) as caught:
+            select(**how)  # type: ignore[arg-type]
+        message = caught.value.message
+        assert "no reconciler.yaml" in message
+        assert str(tmp_path.resolve()) in message
+        assert "prod-eu" in message
+        assert "--config" in message
+
+
+def test_the_cli_from_a_subdirectory_validates_the_configured_manifests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reconciler.cli import main
+
+    (tmp_path / "reconciler.yaml").write_text("manifests: m/\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "bad.yaml").write_text("apiVersion: reconciler/v1\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["validate"]) == 1
+    assert "bad.yaml" in capsys.readouterr().err
+
+
+# --- configuration errors as good as manifest errors (issue 20 item 7) ------------------------
+
+BAD = """\
+manifest: m/
+defaultEnvironment: prod
+environments:
+  prod:
+    endpoint: https://x.example
+    auth: oath
+    parallelism: "8"
+    rateLimt: 5
+    maxDeactivatePercent: 200
+    vars: {a: 1}
+  qa: {auth: basic}
+"""
+
+
+def test_every_configuration_problem_at_its_position_in_plain_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text(BAD)
+    with pytest.raises(ValidationFailed) as caught:
+        select(environ={})
+    lines = {d.render() for d in caught.value.diagnostics}
+    assert lines == {
+        "reconciler.yaml:1:1: unknown field 'manifest'; did you mean 'manifests'?",
+        "reconciler.yaml:10:15: environments.prod.vars.a must be a string, found integer 1;"
+        " quote the value ('1')",
+        "reconciler.yaml:11:7: environments.qa: missing required field 'endpoint'",
+        "reconciler.yaml:6:11: environments.prod.auth must be one of 'oauth' or 'basic', found"
+        " string 'oath'; did you mean 'oauth'?",
+        "reconciler.yaml:7:18: environments.prod.parallelism must be an integer, found string '8'",
+        "reconciler.yaml:8:5: environments.prod: unknown field 'rateLimt'; did you mean"
+        " 'rateLimit'?",
+        "reconciler.yaml:9:27: environments.prod.maxDeactivatePercent must be 100 or less,"
+        " found integer 200",
+    }
+    assert not any("Input should" in line or "Extra inputs" in line for line in lines)
+
+
+def test_an_unknown_key_far_from_any_lists_what_is_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text("environments:\n  a: {endpoint: sandbox, zzz: 1}\n")
+    with pytest.raises(ValidationFailed) as caught:
+        select(environ={})
+    (line,) = [d.render() for d in caught.value.diagnostics]
+    assert line.startswith("reconciler.yaml:2:26: environments.a: unknown field 'zzz'; expected")
+    assert "endpoint, auth, parallelism" in line
+
+
+def test_a_range_below_the_minimum_names_the_minimum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text(
+        "environments:\n  a: {endpoint: sandbox, parallelism: 0}\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        select(environ={})
+    (line,) = [d.render() for d in caught.value.diagnostics]
+    assert line.endswith("environments.a.parallelism must be 1 or more, found integer 0")

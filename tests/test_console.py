@@ -119,3 +119,59 @@ def test_no_progress_bar_off_a_terminal_or_for_few_items() -> None:
             for _ in range(total):
                 progress.advance()
         assert err.getvalue() == ""
+
+
+# --- progress bars never interleave with lines (issue 20 item 3) ---------------------------
+
+_ANSI = __import__("re").compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _screen_lines(raw: str) -> list[str]:
+    """What a terminal shows line by line once cursor moves and erases are taken out: each
+    ``\\r`` starts the line again, as the bar redraws itself."""
+    lines = []
+    for line in _ANSI.sub("", raw).split("\n"):
+        lines.append(line.split("\r")[-1])
+    return lines
+
+
+def test_lines_written_while_a_bar_is_shown_go_above_it_whole() -> None:
+    screen = Terminal()
+    console = Console(Terminal(), screen)
+    console.out = screen  # stdout and stderr on one terminal, as in a shell
+    with console.progress(30, "applying") as bar:
+        for n in range(30):
+            console.print(f"✓ target-{n}: updated 1")
+            if n == 3:
+                console.warn("a warning in the middle")
+            bar.advance()
+    shown = _screen_lines(screen.getvalue())
+    for n in range(30):
+        assert f"✓ target-{n}: updated 1" in shown  # a whole line of its own
+    assert "warning: a warning in the middle" in shown
+    assert not any("applying" in line and "target-" in line for line in shown)
+
+
+def test_off_a_terminal_stdout_gets_the_lines_and_stderr_only_the_bar() -> None:
+    out, err = io.StringIO(), Terminal()
+    console = Console(out, err)
+    with console.progress(30, "applying") as bar:
+        console.print("✓ a line")
+        bar.advance()
+    assert out.getvalue() == "✓ a line\n"
+    assert "✓ a line" not in err.getvalue()
+
+
+def test_a_read_bar_appears_once_more_than_20_targets_are_found_with_an_eta() -> None:
+    err = Terminal()
+    console = Console(io.StringIO(), err)
+    with console.progress(0, "reading") as bar:
+        for found in range(1, 21):
+            bar.update(0, found)
+        assert err.getvalue() == ""  # 20 targets: no bar
+        bar.update(0, 25)
+        bar.update(10, 25)
+    text = _ANSI.sub("", err.getvalue())
+    assert "reading" in text
+    assert "/25" in text
+    assert "ETA" in text

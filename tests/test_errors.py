@@ -15,6 +15,8 @@ from reconciler.errors import ReconcilerError
 # into an ``ApiError``, a ``Diagnostic``, an HTTP answer or a per-target outcome where it is
 # used. A class added here needs the same guarantee and a line saying who catches it.
 INTERNAL = {
+    # Ctrl-C at a prompt; Console.confirm turns it into a "no" at once
+    "reconciler.console._CtrlC",
     # one failed attempt; the retry loop (api.retry.run_with_retries) makes it an ApiError
     "reconciler.api.retry.AttemptFailure",
     # an unreadable answer body; api.calls turns it into an AttemptFailure

@@ -37,12 +37,8 @@ COVERED_ELSEWHERE = {
     # each command is exercised over HTTP against a real sandbox by its end-to-end suite.
     "reconciler/cli/__init__.py": "tests/cli/test_cli_outputs_golden.py",
     "reconciler/cli/context.py": "tests/cli/test_cli_outputs_golden.py",
-    "reconciler/cli/options.py": "tests/e2e/test_plan_e2e.py",
-    "reconciler/cli/plan.py": "tests/e2e/test_plan_e2e.py",
-    "reconciler/cli/apply.py": "tests/e2e/test_apply_e2e.py",
     "reconciler/cli/export.py": "tests/e2e/test_export_e2e.py",
     "reconciler/cli/rollback.py": "tests/e2e/test_rollback_e2e.py",
-    "reconciler/cli/sandbox.py": "tests/sandbox/test_database.py",  # `sandbox serve` in a process
     # Export writes files; its round trips are end to end.
     "reconciler/export/files.py": "tests/e2e/test_export_e2e.py",
     "reconciler/export/merge.py": "tests/e2e/test_export_e2e.py",  # export --force

@@ -242,13 +242,14 @@ def _fail_bad_body(status: int, problem: str, *, write: bool) -> NoReturn:
 
 def classify_transport_error(exc: httpx.HTTPError, *, write: bool, sent: int) -> AttemptFailure:
     """Classify an httpx exception; only the exception type and its text are kept."""
+    where = _host_of(exc)
     if isinstance(exc, httpx.TimeoutException):
-        reason, what = "timeout", "timed out"
+        reason, what = "timeout", f"timed out{' talking to ' + where if where else ''}"
     elif isinstance(exc, httpx.ConnectError):
-        reason, what = "connect", "could not connect"
+        reason, what = "connect", f"could not connect{' to ' + where if where else ''}"
     else:
-        reason, what = "network", "connection failed"
-    text = _first_line(exc)
+        reason, what = "network", f"connection{' to ' + where if where else ''} failed"
+    text = _USERINFO.sub(r"\1", _first_line(exc))
     detail = f"{what} ({type(exc).__name__}{': ' + text if text else ''})"
     if not isinstance(exc, _RETRYABLE_TRANSPORT):
         return AttemptFailure(TransportError, detail, reason=reason, retryable=False)
@@ -279,6 +280,20 @@ def classify_unexpected(exc: Exception, *, write: bool, sent: int) -> AttemptFai
             retryable=False,
         )
     return AttemptFailure(ServerError, detail, reason="unexpected", retryable=False)
+
+
+# ``scheme://user:password@`` in an exception's text: the userinfo is dropped.
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+
+
+def _host_of(exc: httpx.HTTPError) -> str:
+    """``host:port`` of the request that failed (never its userinfo, path or query), or ''."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an error raised without its request
+        return ""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{url.port}" if url.port else host
 
 
 def _first_line(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ from reconciler.applier import canary
 from reconciler.applier.body import needs_live, request_bodies
 from reconciler.applier.canary import Violation
 from reconciler.applier.outcomes import ApplyResult as ApplyResult
-from reconciler.applier.outcomes import Exchange, describe, recovered
+from reconciler.applier.outcomes import Exchange, describe, recovered, stop_reason
 from reconciler.applier.outcomes import TargetOutcome as TargetOutcome
 from reconciler.applier.recovery import duplicate_deactivations, not_shown, remaining_writes
 from reconciler.applier.saved import stale_targets as stale_targets
@@ -134,12 +134,16 @@ class Applier:
             return outcome
 
         outcomes: list[TargetOutcome] = []
-        if self.canary and targets:
-            # Written alone and checked before any other target starts (SPEC §9).
-            outcomes.append(await run(targets[0], canary=True))
+        if targets:
+            # The first target is written alone: the canary checks it before any other target
+            # starts (SPEC §9), and a 401 or 403 (read-only credentials, a missing grant) stops
+            # the run after that one request, with no other target's write on the wire.
+            outcomes.append(await run(targets[0], canary=self.canary))
             targets = targets[1:]
         outcomes += await asyncio.gather(*(run(t) for t in targets))
         result = ApplyResult(outcomes, interrupted=self.stop.is_set())
+        if any(o.status == "skipped" for o in outcomes):
+            result.stop_reason = stop_reason(self.stop.is_set(), self.halted, self.fatal)
         if self.canary and outcomes:
             result.canary_target = outcomes[0].target
         if self.halted is not None and outcomes:

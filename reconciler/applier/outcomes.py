@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from reconciler.errors import AuthError, PermissionDenied
 from reconciler.plan import Action, TargetPlan
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class ApplyResult:
     canary_target: TargetPlan | None = None  # the target the canary wrote and checked
     canary: Violation | None = None  # what the canary found wrong; it stopped the run
     repairs: list[TargetOutcome] = field(default_factory=list)  # server fields written back
+    stop_reason: str | None = None  # why targets were not started, for the summary line
 
     @property
     def failed(self) -> list[TargetOutcome]:
@@ -93,3 +95,16 @@ def recovered(
         ids = ", ".join(map(str, removed))
         outcome.message += f", removed {len(removed)} duplicates (ids {ids})"
     return outcome
+
+
+def stop_reason(interrupted: bool, halted: object, fatal: Exception | None) -> str:
+    """Why a run started no more targets, in a few words for the summary line."""
+    if interrupted:
+        return "interrupted"
+    if halted is not None:
+        return "the canary check failed"
+    if isinstance(fatal, PermissionDenied):
+        return "the run stopped at HTTP 403 (access denied)"
+    if isinstance(fatal, AuthError):
+        return "the run stopped at HTTP 401 (authentication failed)"
+    return "the run stopped"

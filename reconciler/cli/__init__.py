@@ -13,9 +13,10 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from reconciler import __version__
 from reconciler.cli import (
@@ -32,12 +33,27 @@ from reconciler.cli import (
     validate,
 )
 from reconciler.cli.context import RunContext, state
-from reconciler.cli.options import complete_environment
+from reconciler.cli.options import complete_environment, hoist_global_options, plain_help
 from reconciler.console import flush_streams
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.redact import register_environment, scrub
 
+if TYPE_CHECKING:
+    from typer._click.core import Context as ClickContext  # typer's own click
+
+
+class _Root(TyperGroup):
+    """The app's group: the global options of ``_options`` are also taken after the command
+    (``reconciler plan --env prod-eu -v``), for every command added with ``app.command()`` or
+    ``app.add_typer()``; see ``options.hoist_global_options``."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        plain_help(self)  # readable metavars, "(repeatable)": for every command's --help
+        return super().parse_args(ctx, hoist_global_options(self, args))
+
+
 app = typer.Typer(
+    cls=_Root,
     add_completion=True,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
@@ -60,13 +76,20 @@ def _options(
         str | None,
         typer.Option(
             "--env",
-            help="Environment from reconciler.yaml (or RECONCILER_ENV).",
+            metavar="NAME",
+            help="Environment from reconciler.yaml.  [default: RECONCILER_ENV, else "
+            "defaultEnvironment, else sandbox]",
             autocompletion=complete_environment,
         ),
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="Configuration file (default ./reconciler.yaml)."),
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="Configuration file.  [default: reconciler.yaml here or in the nearest "
+            "parent directory]",
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Debug output; tracebacks.")

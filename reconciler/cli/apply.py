@@ -51,19 +51,28 @@ def apply(
         list[str] | None, typer.Argument(help="Manifest files or directories.")
     ] = None,
     plan_file: Annotated[
-        Path | None, typer.Option("--plan", help="Apply this saved plan (from plan --out).")
+        Path | None,
+        typer.Option("--plan", metavar="FILE", help="Apply this saved plan (from plan --out)."),
     ] = None,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Do not ask; required without a terminal.")
     ] = False,
     parallelism: Annotated[
-        int | None, typer.Option("--parallelism", min=1, max=256, help="Requests in flight.")
+        int | None,
+        typer.Option(
+            "--parallelism",
+            min=1,
+            max=256,
+            metavar="N",
+            help="Requests in flight.  [default: the environment's parallelism, 8]",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Apply even above maxDeactivatePercent.")
     ] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="Write a JSON record of the run.")
+        Path | None,
+        typer.Option("--report", metavar="FILE", help="Write a JSON record of the run."),
     ] = None,
     select: SelectOption = None,
     target_group: TargetGroupOption = None,
@@ -72,6 +81,7 @@ def apply(
         float,
         typer.Option(
             "--lock-timeout",
+            metavar="SECONDS",
             min=0,
             max=86400,
             help="Seconds to wait for another apply in this repository to finish.",
@@ -159,15 +169,17 @@ async def run_apply(
             elif planner is not None:
                 planned = await planner(client, parallelism, live)
             else:
-                planned = await make_run_plan(
-                    settings,
-                    chosen,
-                    client,
-                    parallelism=parallelism,
-                    keep_live=live,
-                    contract=active.contract,
-                    labels=labels,
-                )
+                with console.progress(0, "reading") as bar:
+                    planned = await make_run_plan(
+                        settings,
+                        chosen,
+                        client,
+                        parallelism=parallelism,
+                        keep_live=live,
+                        contract=active.contract,
+                        labels=labels,
+                        on_progress=bar.update,
+                    )
             _show(planned, console)
             repairs = _restorable(settings, active.contract, console)
             if not planned.has_changes and not repairs:
@@ -312,7 +324,7 @@ def _confirm(options: ApplyOptions, console: Console) -> None:
             "refusing to apply without a terminal to confirm on; pass --auto-approve"
         )
     if not console.confirm("Apply these changes?"):
-        raise ApplyRefused("apply cancelled; nothing was written")
+        raise ApplyRefused("apply cancelled, nothing written")
 
 
 async def _with_signals(
@@ -376,6 +388,8 @@ def _summary(planned: Plan, result: ApplyResult, console: Console) -> None:
     )
     if skipped:
         line += f", {skipped} not started"
+        if result.stop_reason:
+            line += f": {result.stop_reason}"
     if planned.unreadable:
         line += f", {len(planned.unreadable)} unreadable"
     console.print(line + ".")

@@ -21,10 +21,20 @@ if TYPE_CHECKING:
 def export(
     ctx: typer.Context,
     target_group: Annotated[
-        list[str] | None, typer.Option("--target-group", help="Group id or name (repeatable).")
+        list[str] | None,
+        typer.Option("--target-group", metavar="ID|NAME", help="Group id or name (repeatable)."),
     ] = None,
     all_groups: Annotated[bool, typer.Option("--all", help="Every target group.")] = False,
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where to write.")] = Path("manifests"),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir",
+            metavar="DIR",
+            help="Where to write.  [default: the manifests: directory of reconciler.yaml, "
+            "else ./manifests]",
+            show_default=False,
+        ),
+    ] = None,
     by_name: Annotated[
         bool, typer.Option("--by-name", help="Refer to groups, targets, channels by name.")
     ] = False,
@@ -34,13 +44,15 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Update existing files in place.")] = False,
 ) -> int:
     """Write manifests from live state; the next plan shows no change."""
-    from reconciler.export import build_export, write_files
+    from reconciler.export import build_export, check_not_declared, write_files
     from reconciler.session import open_client
 
     if not all_groups and not target_group:
         raise UsageError("say what to export: --all or --target-group ID|NAME")
     run = state(ctx)
     settings = run.settings()
+    if out_dir is None:
+        out_dir = Path(settings.manifests[0])
     groups: list[int | str] = [int(g) if g.isdigit() else g for g in target_group or []]
 
     async def go() -> tuple[list[ExportedFile], list[str], list[str]]:
@@ -57,6 +69,7 @@ def export(
             )
 
     files, notes, errors = run.run_async(go())
+    check_not_declared(files, settings.manifests, variables=settings.env.vars, root=settings.root)
     written = write_files(
         files, force=force, variables=settings.env.vars, ignore=settings.env.ignore
     )

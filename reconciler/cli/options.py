@@ -4,9 +4,12 @@ raises ``UsageError`` for bad values and prints nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from reconciler.errors import UsageError
 
@@ -46,11 +49,15 @@ def _global(ctx: typer.Context, name: str) -> Any:
 SelectOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--select", help="k=v: labels, or name=metadata.name.", autocompletion=complete_selector
+        "--select",
+        metavar="K=V",
+        help="A label, or name=metadata.name; all must match.",
+        autocompletion=complete_selector,
     ),
 ]
 TargetGroupOption = Annotated[
-    str | None, typer.Option("--target-group", help="Only this group (id or name).")
+    str | None,
+    typer.Option("--target-group", metavar="ID|NAME", help="Only this group (id or name)."),
 ]
 ChangedSinceOption = Annotated[
     str | None,
@@ -101,3 +108,120 @@ def selection(
         changed_since=changed_since,
         base=base,
     )
+
+
+def hoist_global_options(root: TyperGroup, argv: Sequence[str]) -> list[str]:
+    """``argv`` with the root group's own options that follow a command moved in front of it,
+    so that ``reconciler plan --env prod-eu -v`` reads as ``reconciler --env prod-eu -v plan``.
+
+    Every command registered on the app, at any depth, gets this without a line of its own:
+    the global options are whatever the root callback declares. A command's own option of the
+    same name wins (it is left in place), values of a command's options are never mistaken
+    for options, and nothing after ``--`` moves.
+    """
+    args = list(argv)
+    globals_ = _options_of(root)
+    # Walk the leading options of the root group, then the command path (groups).
+    index, command = _skip_options(args, 0, globals_), None
+    group: object = root
+    start = index
+    while index < len(args) and isinstance(group, TyperGroup):
+        command = group.commands.get(args[index])
+        if command is None:
+            return args
+        group = command
+        index += 1
+        if isinstance(group, TyperGroup):
+            index = _skip_options(args, index, _options_of(group))
+    if command is None:
+        return args
+    own = _options_of(group)
+    kept: list[str] = []
+    hoisted: list[str] = []
+    rest = args[index:]
+    i = 0
+    while i < len(rest):
+        token = rest[i]
+        if token == "--":  # noqa: S105 (the end of options, not a password)
+            kept.extend(rest[i:])
+            break
+        name = token.split("=", 1)[0] if token.startswith("--") else token
+        if name in own:
+            takes = _takes_value(own[name]) and "=" not in token
+            kept.extend(rest[i : i + 1 + takes])
+            i += 1 + takes
+        elif name in globals_:
+            takes = _takes_value(globals_[name]) and "=" not in token
+            hoisted.extend(rest[i : i + 1 + takes])
+            i += 1 + takes
+        else:
+            kept.append(token)
+            i += 1
+    return args[:start] + hoisted + args[start:index] + kept
+
+
+def _options_of(command: object) -> dict[str, TyperOption]:
+    params = getattr(command, "params", [])
+    return {
+        name: param
+        for param in params
+        if isinstance(param, TyperOption)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+
+
+def _takes_value(param: TyperOption) -> bool:
+    return not param.is_flag and not param.count
+
+
+def _skip_options(args: list[str], index: int, options: dict[str, TyperOption]) -> int:
+    """The index of the first token at or after ``index`` that is not an option of
+    ``options`` (or its value)."""
+    while index < len(args) and args[index].startswith("-") and args[index] != "--":
+        token = args[index]
+        param = options.get(token.split("=", 1)[0] if token.startswith("--") else token)
+        index += 1 + (param is not None and _takes_value(param) and "=" not in token)
+    return index
+
+
+# Metavars by type, for options and arguments that name none (typer would print ``<str>``,
+# ``<list[str]>``, ``<int range>``).
+_METAVARS = {str: "TEXT", int: "N", float: "NUMBER", Path: "PATH"}
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown by its metavar alone (``PATHS...``), without typer's type string."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:  # type: ignore[override]
+        return None
+
+    def _rich_display_name(self) -> str:
+        return str(self.metavar) + ("..." if self.nargs != 1 else "")
+
+
+def plain_help(command: object) -> None:
+    """Give every option and argument of ``command`` (and of its subcommands) a plain metavar
+    and mark options that may be given more than once as repeatable. Applied by the app's
+    group to every command, so a new command needs nothing of its own."""
+    if getattr(command, "_plain_help", False):
+        return
+    for param in getattr(command, "params", []):
+        if not isinstance(param, TyperOption | TyperArgument):
+            continue
+        repeats = isinstance(param, TyperOption) and param.multiple
+        if repeats and "repeatable" not in (param.help or "").lower():
+            param.help = f"{(param.help or '').rstrip('.')} (repeatable)."
+        if param.metavar is not None:
+            continue
+        annotation = param.type_descriptor.annotation
+        item = next(iter(getattr(annotation, "__args__", ())), annotation)
+        if annotation is bool:
+            continue
+        if isinstance(param, TyperArgument):
+            param.metavar = (param.name or "ARG").upper()
+            param.__class__ = _PlainArgument
+            continue
+        param.metavar = _METAVARS.get(item, "VALUE") if isinstance(item, type) else "VALUE"
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    setattr(command, "_plain_help", True)  # noqa: B010 (a marker on typer's object)

@@ -41,8 +41,12 @@ def plan(
     paths: PathsArgument = None,
     select: SelectOption = None,
     target_group: TargetGroupOption = None,
-    shard: Annotated[str | None, typer.Option("--shard", help="K/N: this job's share.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Save the plan as JSON.")] = None,
+    shard: Annotated[
+        str | None, typer.Option("--shard", metavar="K/N", help="This job's share of the targets.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Save the plan as JSON.")
+    ] = None,
     fmt: FormatOption = "text",
     detailed_exitcode: Annotated[
         bool,
@@ -75,6 +79,8 @@ def plan(
     run = state(ctx)
     warnings: list[Located] = []
     planned = _run_plan(run, chosen, warnings)
+    if chosen.shard is not None and not planned.targets:
+        run.out.info(f"shard {chosen.shard[0]}/{chosen.shard[1]} holds no targets")
     for _, warning in warnings:
         run.out.warn(warning.render())
     _show_plan(run, planned, fmt, drift=False, lint=_of_changes(planned, warnings))
@@ -122,10 +128,16 @@ def _run_plan(run: RunContext, chosen: Selection, lint: list[Located] | None = N
     settings = run.settings()
 
     async def go() -> Plan:
-        async with open_client(settings) as client:
-            return await make_run_plan(
-                settings, chosen, client, parallelism=settings.env.parallelism, lint_warnings=lint
-            )
+        with run.out.progress(0, "reading") as bar:
+            async with open_client(settings) as client:
+                return await make_run_plan(
+                    settings,
+                    chosen,
+                    client,
+                    parallelism=settings.env.parallelism,
+                    lint_warnings=lint,
+                    on_progress=bar.update,
+                )
 
     return run.run_async(go())
 

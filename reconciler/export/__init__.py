@@ -5,6 +5,6 @@ it (``merge`` updates an existing file in place); ``exact`` holds the text rules
 from __future__ import annotations
 
 from reconciler.export.build import build_export
-from reconciler.export.files import ExportedFile, write_files
+from reconciler.export.files import ExportedFile, check_not_declared, write_files
 
-__all__ = ["ExportedFile", "build_export", "write_files"]
+__all__ = ["ExportedFile", "build_export", "check_not_declared", "write_files"]

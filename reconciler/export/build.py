@@ -214,7 +214,9 @@ class _Run:
         except ExportError as exc:
             self.errors.append(f"{label}: {exc.message}; not exported")
             return
-        self.files.append(ExportedFile(path, text, warnings))
+        self.files.append(
+            ExportedFile(path, text, warnings, (group.id, target.id), (group.name, target.name))
+        )
 
     def _document(
         self, group: TargetGroup, target: Target, chosen: Sequence[Communication], prune: bool

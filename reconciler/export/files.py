@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.errors import ExportError
+from reconciler.diagnostics import Diagnostic
+from reconciler.errors import ExportError, ValidationFailed
 from reconciler.export.exact import escape, plain_text
 from reconciler.export.merge import Ownership, merge_into, template_file_text
 from reconciler.ignore import written_key
@@ -23,6 +24,52 @@ class ExportedFile:
     path: Path
     text: str
     warnings: list[str] = field(default_factory=list)
+    # The target it declares, by id and by name: (group id, target id), (group, target names).
+    ref: tuple[int, int] | None = None
+    names: tuple[str, str] = ("", "")
+
+
+def check_not_declared(
+    files: Sequence[ExportedFile],
+    manifests: Sequence[str],
+    *,
+    variables: Mapping[str, str] | None = None,
+    root: Path | None = None,
+) -> None:
+    """Refuse, before anything is written, to export a target that a manifest under the
+    configured ``manifests`` already declares in another file: a second declaration would break
+    the repository's next plan. Each problem names both files. The file export would write
+    itself is ``write_files``'s (refused, or updated in place with ``force``)."""
+    from reconciler.manifests import ManifestLoader
+
+    existing = [m for m in manifests if Path(m).exists()]
+    if not existing or not files:
+        return
+    by_ref = {f.ref: f for f in files if f.ref is not None}
+    loader = ManifestLoader(existing, variables=dict(variables or {}), root=root)
+    problems: list[Diagnostic] = []
+    for loaded in loader:
+        for doc in loaded:
+            for ref, file in by_ref.items():
+                group, target = doc.model.target.targetGroup, doc.model.target.target
+                if group not in (ref[0], file.names[0]) or target not in (ref[1], file.names[1]):
+                    continue
+                if Path(doc.path).resolve() == file.path.resolve():
+                    continue
+                line, column = doc.position(("target",))
+                problems.append(
+                    Diagnostic(
+                        doc.path,
+                        line,
+                        column,
+                        f"target {ref[1]} of group {ref[0]} is already declared here; export "
+                        f"would declare it again in {file.path}; nothing was written (export "
+                        "another --target-group, or remove this declaration first)",
+                    )
+                )
+    loader.finish()  # problems of the manifests themselves are validate's to report
+    if problems:
+        raise ValidationFailed(problems)
 
 
 def write_files(

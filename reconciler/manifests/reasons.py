@@ -6,7 +6,7 @@ Pure wording: knows the schema's field names, never the file or its positions' t
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -20,7 +20,10 @@ _MUST_BE = {
     "int_parsing": "an integer",
     "int_from_float": "an integer",
     "bool_type": "true or false",
-    "greater_than_equal": "0 or more",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "bool_parsing": "true or false",
     "dict_type": "a mapping",
     "model_type": "a mapping",
     "list_type": "a list",
@@ -44,11 +47,34 @@ def describe(value: object) -> str:
     return "a mapping"
 
 
-def collapse(exc: ValidationError, document: Document) -> list[tuple[Path_, str, bool]]:
-    """Turn pydantic's errors into (path, one-line reason, point-at-key) triples, one per path."""
+# The bounds of a number, as a reason words them.
+_BOUNDS = {
+    "greater_than_equal": ("ge", "{} or more"),
+    "greater_than": ("gt", "more than {}"),
+    "less_than_equal": ("le", "{} or less"),
+    "less_than": ("lt", "less than {}"),
+}
+
+# The field names allowed in the mapping at a data path (for did-you-mean).
+FieldNames = Callable[[Path_], Sequence[str]]
+
+
+def manifest_fields(loc: Path_) -> Sequence[str]:
+    """A manifest's fields in the mapping that holds ``loc``: the schema's, by section name."""
+    context = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    return FIELD_NAMES.get(context, ())
+
+
+def collapse(
+    exc: ValidationError, document: Document, fields: FieldNames = manifest_fields
+) -> list[tuple[Path_, str, bool]]:
+    """Turn pydantic's errors into (path, one-line reason, point-at-key) triples, one per path.
+
+    ``fields`` names the keys allowed at a path, for unknown keys; the manifest schema's by
+    default (the configuration file passes its own)."""
     out: dict[Path_, tuple[str, bool]] = {}
     for error in exc.errors(include_url=False):
-        found = _reason(error, document, out)
+        found = _reason(error, document, out, fields)
         if found is not None:
             at, message, key = found
             out.setdefault(at, (message, key))
@@ -56,7 +82,10 @@ def collapse(exc: ValidationError, document: Document) -> list[tuple[Path_, str,
 
 
 def _reason(
-    error: ErrorDetails, document: Document, out: Mapping[Path_, tuple[str, bool]]
+    error: ErrorDetails,
+    document: Document,
+    out: Mapping[Path_, tuple[str, bool]],
+    fields: FieldNames = manifest_fields,
 ) -> tuple[Path_, str, bool] | None:
     """One error's path, reason and whether it points at the key; None when an earlier
     reason for the same path already says what this one would."""
@@ -66,7 +95,7 @@ def _reason(
     if kind == "missing":
         return loc[:-1], f"missing required field '{name}'", False
     if kind == "extra_forbidden":
-        return loc, _unknown_field(loc), True
+        return loc, _unknown_field(loc, fields), True
     # Union members add their type name to loc ('int', 'str'); trim to a real data path.
     at = loc
     while at and at not in document.values:
@@ -88,6 +117,14 @@ def _reason(
             message += f"; quote the value ('{raw}')"
     elif kind in _MUST_BE:
         message = f"{name} must be {_MUST_BE[kind]}, found {describe(value)}"
+    elif kind in _BOUNDS:
+        bound, wording = _BOUNDS[kind]
+        limit = error.get("ctx", {}).get(bound)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)  # 100, not 100.0
+        message = f"{name} must be {wording.format(limit)}, found {describe(value)}"
+    elif kind == "value_error":  # our own validators word their reason
+        message = f"{name}: {str(error['msg']).removeprefix('Value error, ')}"
     elif kind == "literal_error":
         message = _not_one_of(name, error, value)
     elif kind in ("string_too_short", "too_short"):
@@ -105,7 +142,11 @@ def _not_one_of(name: str, error: ErrorDetails, value: object) -> str:
     message = f"{name} must be one of {expected}, found {describe(value)}"
     if isinstance(value, str):
         options = [o.strip(" '") for o in str(expected).replace(" or ", ",").split(",")]
-        close = difflib.get_close_matches(value.upper(), options, n=1)
+        # Upper-case words (communicationType), or lower-case words (auth: oauth | basic);
+        # a version such as 'reconciler/v2' is not a misspelling of 'reconciler/v1'.
+        close = difflib.get_close_matches(value.upper(), options, n=1) or (
+            difflib.get_close_matches(value.lower(), [o for o in options if o.isalpha()], n=1)
+        )
         if not close and name.endswith(" item"):  # field names are not upper case
             close = difflib.get_close_matches(value, options, n=1)
         if close:
@@ -113,10 +154,9 @@ def _not_one_of(name: str, error: ErrorDetails, value: object) -> str:
     return message
 
 
-def _unknown_field(loc: Path_) -> str:
+def _unknown_field(loc: Path_, fields: FieldNames = manifest_fields) -> str:
     name = str(loc[-1])
-    context = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
-    known = FIELD_NAMES.get(context, ())
+    known = tuple(fields(loc[:-1]))
     message = f"unknown field '{name}'"
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if not close:

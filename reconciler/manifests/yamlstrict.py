@@ -170,6 +170,18 @@ def decode(data: bytes) -> str:
     return text
 
 
+TABS = "tabs are not allowed for indentation; indent with spaces"
+
+
+def _tab_at(text: str, line: int, column: int) -> bool:
+    """Whether the parser stopped at (or in the indentation before) a tab character."""
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return False
+    here = lines[line]
+    return "\t" in here[: column + 1] and not here[:column].strip(" \t")
+
+
 @contextmanager
 def _events(text: str) -> Iterator[Iterator[Any]]:
     """The parser's events (a C-level iterator: no Python frame per event, issue 9); syntax
@@ -181,6 +193,8 @@ def _events(text: str) -> Iterator[Iterator[Any]]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = exc.problem or exc.context or "invalid YAML"
+        if "tab" in reason or (mark is not None and _tab_at(text, mark.line, mark.column)):
+            raise YamlProblem(line, col, TABS) from None
         raise YamlProblem(line, col, f"YAML syntax error: {reason}") from None
     except YAMLError as exc:
         raise YamlProblem(0, 0, f"YAML error: {str(exc).splitlines()[0]}") from None

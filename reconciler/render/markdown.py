@@ -19,6 +19,7 @@ from reconciler.render.wording import (
     change_heading,
     direction,
     is_multiline,
+    legend,
     origin_note,
     plural,
     released_line,
@@ -255,8 +256,7 @@ def _head(plan: Plan, mode: Mode, limit: int, lint: Sequence[Diagnostic] = ()) -
         out += [f"<details><summary>{plural(len(found), 'lint warning')}</summary>\n"]
         out += [fence(_capped(found, "", section)) + "</details>\n"]
     if plan.changed_targets:
-        old, new = direction(mode)
-        out.append(f"In each diff, `-` is the {old} value and `+` the {new} value.\n")
+        out.append(legend(mode) + "\n")
     return "\n".join(out) + "\n"
 
 

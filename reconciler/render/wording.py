@@ -131,6 +131,24 @@ def sms_segments(change: Change, channels: Mapping[int, str], mode: Mode) -> str
     return None
 
 
+def legend(mode: Mode) -> str:
+    """What the lines of a diff mean, from the same signs and words the lines are built of."""
+    words = WORDS[mode]
+    heads = {a: f"`{SIGNS[a]} {words[a]}`" for a in ("create", "update", "deactivate")}
+    old, new = direction(mode)
+    fields = f"`-` is the {old} value and `+` the {new} value"
+    if mode == "drift":
+        return (
+            f"In each diff, {heads['create']} is a communication the manifests declare and the "
+            f"live state lacks, {heads['deactivate']} one that is live and not in the manifests, "
+            f"{heads['update']} one that differs; in its field lines, {fields}."
+        )
+    return (
+        f"In each diff, {heads['create']}, {heads['update']} and {heads['deactivate']} head "
+        f"each communication's change; in the field lines, {fields}."
+    )
+
+
 def direction(mode: Mode) -> tuple[str, str]:
     return ("manifest", "live") if mode == "drift" else ("live", "manifest")
 

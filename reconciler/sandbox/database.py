@@ -16,6 +16,20 @@ from reconciler.sandbox.tables import SCHEMA_VERSION, TABLES, create_schema, mig
 BUSY_TIMEOUT_S = 30.0
 
 
+def check_db_path(path: Path, *, label: str = "sandbox database", create: str = "") -> None:
+    """Refuse a database path that cannot be a file, as one line: a directory, or a file in a
+    directory that does not exist (a mistyped path is not created). A missing parent named
+    ``create`` (``.reconciler``, the default's) is made."""
+    if path.is_dir():
+        raise ConfigError(f"{label} {path} is a directory; give the path of a file in it")
+    parent = path.parent
+    if not parent.exists() and create and parent.name == create and parent.parent.is_dir():
+        parent.mkdir()
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise ConfigError(f"{label} {path}: the directory {parent} {what}; create it first")
+
+
 class Database:
     """Safe for concurrent requests and for several processes on one file (WAL, busy timeout,
     a connection per thread, ``BEGIN IMMEDIATE`` for writes): any thread may call it."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import ConfigError
+from reconciler.sandbox.database import check_db_path
 from reconciler.sandbox.models import ActorJSON
 from reconciler.sandbox.store import DEFAULT_DB_PATH, Store, open_store
 from reconciler.sandbox.tables import (
@@ -271,6 +272,8 @@ def seed_synthetic(
 
 
 def _recreated(path: Path) -> Store:
+    if path.is_dir():
+        check_db_path(path)
     try:
         store = open_store(path)
     except ConfigError:  # not a sandbox database at all: start from nothing

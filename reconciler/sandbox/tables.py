@@ -41,6 +41,23 @@ UI_ACTOR: ActorJSON = {
     "type": "ADMIN_USER",
 }
 
+
+def ui_actor(name: str) -> ActorJSON:
+    """An admin user of the UI called ``name`` (``Jane Doe`` is code ``jane.doe``), with an id
+    that stays the same for the same name: who ``reconciler sandbox edit --as`` acts as."""
+    import hashlib
+
+    code = ".".join(name.lower().split()) or UI_ACTOR["code"]
+    number = int.from_bytes(hashlib.sha256(name.encode()).digest()[:3], "big")
+    return {
+        "id": 50_000_000 + number,
+        "code": code,
+        "description": "Loyalty admin (InTouch UI)",
+        "name": name or UI_ACTOR["name"],
+        "type": "ADMIN_USER",
+    }
+
+
 # Children before parents, so they can be dropped in this order.
 TABLES = ("request_log", "oauth_tokens", "communications", "targets", "target_groups", "channels")
 SCHEMA = (

@@ -225,7 +225,10 @@ async def test_a_write_that_timed_out_after_sending_is_ambiguous_never_resent(
 ) -> None:
     server = scripted_server(lambda seen: Reply(200, {"data": [], "errors": None}, delay=1.0))
     async with CapillaryClient(settings(server.url, read_timeout=0.2)) as client:
-        with pytest.raises(AmbiguousWriteError, match=r"timed out \(ReadTimeout\) after the write"):
+        with pytest.raises(
+            AmbiguousWriteError,
+            match=r"timed out talking to 127.0.0.1:\d+ \(ReadTimeout\) after the write",
+        ):
             await client.upsert_communications(2163, 2317, [WRITE])
     assert server.paths() == [UPSERT]
 

@@ -150,3 +150,55 @@ async def test_a_response_of_the_wrong_shape_is_a_server_error_without_the_input
         with pytest.raises(ServerError, match=r"unexpected response shape at 0\.id") as info:
             await client.list_channels()
     assert "SMS-secret-looking" not in str(info.value)
+
+
+# --- connection errors name the host, never the credentials (issue 20 item 8) ---------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_connection_error_names_the_host_and_port_and_no_credential(
+    repo: object,
+    fast_retries: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pathlib import Path
+
+    from reconciler.cli import main
+    from tests.support.cli import PASSWORD, USERNAME, write_config
+
+    port = _closed_port()
+    write_config(Path.cwd(), f"http://127.0.0.1:{port}")
+    (Path("manifests") / "a.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: TargetCommunications\nmetadata: {name: a}\n"
+        "target: {targetGroup: 1, target: 2}\ncommunications: []\n"
+    )
+    monkeypatch.setenv("CAPILLARY_PASSWORD", "pw-" + PASSWORD)
+    assert main(["plan"]) == 1
+    err = capsys.readouterr().err
+    assert f"could not connect to 127.0.0.1:{port}" in err
+    assert PASSWORD not in err
+    assert USERNAME + ":" not in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://demo:s3cret-pw@127.0.0.1:9/", "http://127.0.0.1:9/v3/x?token=s3cret-pw"],
+)
+def test_the_host_is_shown_without_userinfo_or_query(url: str) -> None:
+    from reconciler.api.envelope import classify_transport_error
+
+    request = httpx.Request("GET", url)
+    failure = classify_transport_error(
+        httpx.ConnectError("All connection attempts failed", request=request), write=False, sent=0
+    )
+    assert "could not connect to 127.0.0.1:9" in failure.detail
+    assert "s3cret" not in failure.detail
+    assert "demo" not in failure.detail

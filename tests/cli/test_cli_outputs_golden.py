@@ -68,15 +68,23 @@ def test_export_all_is_unchanged() -> None:
     """
     rel = f".reconciler/golden-export-{os.getpid()}"
     out = ROOT / rel
+    # The repository's own manifests declare the demo targets, and export refuses to declare
+    # them twice: this run's configuration (at the root, so paths stay the same) names the
+    # output directory as its manifests.
+    config = ROOT / f"golden-export-{os.getpid()}.yaml"
+    own = (ROOT / "reconciler.yaml").read_text(encoding="utf-8")
+    config.write_text(own.replace("manifests: manifests/", f"manifests: {rel}/", 1))
     shutil.rmtree(out, ignore_errors=True)
     try:
-        text = _run(["--env", "sandbox", "export", "--all", "--out-dir", rel], ROOT)
+        argv = ["--config", config.name, "--env", "sandbox", "export", "--all", "--out-dir", rel]
+        text = _run(argv, ROOT)
         for path in sorted(out.rglob("*")):
             if path.is_file():
                 text += f"=== {path.relative_to(out)}\n{path.read_text(encoding='utf-8')}"
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    _check("export-all.txt", text.replace(rel, "<out>"))
+        config.unlink(missing_ok=True)
+    _check("export-all.txt", text.replace(rel, "<out>").replace(config.name, "<config>"))
 
 
 def test_help_texts_are_unchanged() -> None:

@@ -49,6 +49,7 @@ def test_export_by_name_validates_and_plans_to_no_changes(workspace: Path, cli: 
 
 
 def test_export_twice_is_byte_identical(workspace: Path, cli: Run) -> None:
+    _fresh(workspace)  # the demo manifests would declare the exported targets twice
     assert cli("export", "--all", "--out-dir", "a")[0] == 0
     assert cli("export", "--all", "--out-dir", "b")[0] == 0
     first = {
@@ -62,6 +63,7 @@ def test_export_twice_is_byte_identical(workspace: Path, cli: Run) -> None:
 
 
 def test_export_never_overwrites_without_force(workspace: Path, cli: Run) -> None:
+    _fresh(workspace)  # the demo manifests would declare the exported targets twice
     assert cli("export", "--all", "--out-dir", "exported")[0] == 0
     files = sorted((workspace / "exported").rglob("*.yaml"))
     before = {p: p.read_bytes() for p in files}
@@ -72,6 +74,7 @@ def test_export_never_overwrites_without_force(workspace: Path, cli: Run) -> Non
 
 
 def test_force_keeps_comments_that_still_apply(workspace: Path, cli: Run, sandbox: object) -> None:
+    _fresh(workspace)  # the demo manifests would declare the exported targets twice
     assert cli("export", "--target-group", "2170", "--out-dir", "exported")[0] == 0
     path = next((workspace / "exported").rglob("weekly-shopper-*.yaml"))
     lines = path.read_text().splitlines()
@@ -102,6 +105,7 @@ def test_exporting_a_missing_group_writes_nothing(workspace: Path, cli: Run) -> 
 def test_force_keeps_variable_references_that_still_mean_the_live_value(
     workspace: Path, cli: Run
 ) -> None:
+    _fresh(workspace)  # the demo manifests would declare the exported targets twice
     assert cli("export", "--target-group", "2163", "--out-dir", "exported")[0] == 0
     path = next((workspace / "exported").rglob("spend-500-in-april-*.yaml"))
     path.write_text(
@@ -131,6 +135,7 @@ def _use_template_file(path: Path, index: int, name: str) -> tuple[str, object]:
 def test_force_keeps_a_template_file_whose_content_is_still_live(
     workspace: Path, cli: Run, sandbox: object
 ) -> None:
+    _fresh(workspace)  # the demo manifests would declare the exported targets twice
     assert cli("export", "--target-group", "2170", "--out-dir", "exported")[0] == 0
     path = next((workspace / "exported").rglob("weekly-shopper-*.yaml"))
     kind, _ = _use_template_file(path, 0, "first.txt")
@@ -150,6 +155,7 @@ def test_force_keeps_a_template_file_whose_content_is_still_live(
 def test_force_writes_a_changed_template_inline_and_leaves_the_file_alone(
     workspace: Path, cli: Run, sandbox: object
 ) -> None:
+    _fresh(workspace)  # the demo manifests would declare the exported targets twice
     assert cli("export", "--target-group", "2170", "--out-dir", "exported")[0] == 0
     path = next((workspace / "exported").rglob("weekly-shopper-*.yaml"))
     kind, channel = _use_template_file(path, 0, "first.txt")
@@ -174,3 +180,35 @@ def test_force_writes_a_changed_template_inline_and_leaves_the_file_alone(
     code, out, _ = cli("plan", "exported")
     assert code == 0
     _no_change_but_duplicates(out)
+
+
+# --- a target the manifests already declare (issue 20 item 2) ------------------------------
+
+
+def test_export_refuses_a_target_declared_in_another_file_naming_both(
+    workspace: Path, cli: Run
+) -> None:
+    """The demo manifests declare groups 2163 and 2170: exporting them anywhere else would
+    declare their targets twice and break the next plan."""
+    code, out, err = cli("export", "--target-group", "2163", "--out-dir", "imported")
+    assert code == 1
+    assert not (workspace / "imported").exists()  # nothing written
+    lines = err.splitlines()
+    assert len(lines) == 2  # one per target of group 2163 that the demo declares
+    first = next(line for line in lines if "target 2317 " in line)
+    assert first.startswith("error: manifests/spring-sprint.yaml:")
+    assert "is already declared here; export would declare it again in imported/" in first
+    assert "exported" not in out
+
+
+def test_export_by_name_refuses_too_and_an_undeclared_group_exports(
+    workspace: Path, cli: Run
+) -> None:
+    code, _, err = cli("export", "--target-group", "Summer Streak", "--out-dir", "x", "--by-name")
+    assert code == 1
+    assert "manifests/summer-streak.yaml:" in err
+    # Group 2185 is declared by no manifest: it exports, into the manifests directory by default.
+    code, out, err = cli("export", "--target-group", "2185")
+    assert code == 0, err
+    assert "exported 1 manifest to manifests" in out
+    assert list((workspace / "manifests").glob("anniversary-club-2185/*.yaml"))

@@ -138,7 +138,7 @@ def test_tab_indentation_is_a_located_syntax_error() -> None:
     with pytest.raises(YamlProblem) as info:
         read_documents("a:\n\tb: 1\n")
     assert info.value.line == 2
-    assert "YAML syntax error" in info.value.message
+    assert info.value.message == "tabs are not allowed for indentation; indent with spaces"
 
 
 @given(st.sampled_from(sorted(yamlstrict._WORD_START)), st.text(max_size=12))
@@ -156,3 +156,23 @@ def test_the_word_shortcut_only_skips_scalars_that_are_strings_anyway(
     ):
         assert pattern.match(text) is None
     assert resolve_plain(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("metadata:\n\tname: x\n", (2, 1)),  # a tab where a key should start
+        ("a: 1\nb:\n  - x: 1\n\t  y: 2\n", (4, 1)),  # a tab mixed into the indentation
+    ],
+)
+def test_a_tab_in_the_indentation_says_so(text: str, where: tuple[int, int]) -> None:
+    """Issue 20 item 11: the reader's own words for a tab are not the parser's riddle."""
+    with pytest.raises(yamlstrict.YamlProblem) as caught:
+        yamlstrict.read_documents(text)
+    assert (caught.value.line, caught.value.col) == where
+    assert caught.value.message == "tabs are not allowed for indentation; indent with spaces"
+
+
+def test_a_tab_inside_a_value_is_no_problem() -> None:
+    (document,) = yamlstrict.read_documents('a: "x\\ty"\nb: c\td\n')
+    assert document.value == {"a": "x\ty", "b": "c\td"}

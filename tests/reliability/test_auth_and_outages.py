@@ -149,3 +149,25 @@ def test_a_full_outage_across_50_targets_stops_early(
     attempts = len(reads_of_communications(log))
     assert attempts <= 2 * 16  # the breaker opens after max(10, 2 x parallelism) failures
     assert attempts < 50  # not even one attempt per target, let alone 50 x 5
+
+
+def test_a_403_on_the_first_write_stops_the_run_after_that_request_at_any_parallelism(
+    demo_repo: Path, sandbox_factory: SandboxFactory, cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 item 9: read-only credentials read fine and get 403 on every write. With the
+    default parallelism, the other targets' writes must not already be on the wire."""
+    server = sandbox_factory(latency_ms=50)
+    # A stated contract: no canary target is written alone first, so writes go in parallel.
+    write_config(demo_repo, server.url, contract="{upsert: merge}")
+    monkeypatch.setenv("CAPILLARY_USERNAME", "demo-readonly")
+    monkeypatch.setenv("CAPILLARY_PASSWORD", "demo-readonly-password")
+
+    code, out, err = cli("apply", "--auto-approve")
+
+    assert code == 1
+    sent = writes(server.store.request_log())
+    assert [r.status for r in sent] == [403]  # that request, and no other target's
+    assert "access denied" in err
+    summary = out.strip().splitlines()[-1]
+    assert "1 failed, 4 not started" in summary
+    assert "the run stopped at HTTP 403 (access denied)" in summary

@@ -90,7 +90,12 @@ HOSTILE: list[tuple[str, bytes, str, int | None]] = [
     ("2-MiB", HUGE, "manifests are limited to 1 MiB", None),
     ("invalid-utf8", BASE.encode().replace(b'"m"', b'"\xff\xfe m"'), "not valid UTF-8", 10),
     ("nul-byte", BASE.encode().replace(b'"m"', b'"\x00"'), "a NUL byte", 10),
-    ("tab-indent", BASE.replace("    sender", "\tsender").encode(), "YAML syntax error", 8),
+    (
+        "tab-indent",
+        BASE.replace("    sender", "\tsender").encode(),
+        "tabs are not allowed for indentation",
+        8,
+    ),
     ("empty", b"", "file has no manifest documents (it is empty or only comments)", 1),
     ("comments-only", b"# nothing here\n# target: 2318\n", "file has no manifest documents", 1),
 ]

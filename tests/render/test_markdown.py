@@ -287,3 +287,22 @@ def test_live_edits_and_conflicts_come_first_under_a_warning() -> None:
     assert '+       subjectTemplate: "New"  # this change' in comment
     assert "> [!NOTE]" in comment
     assert_well_formed(comment)
+
+
+@pytest.mark.parametrize("drift", [False, True])
+def test_the_legend_names_the_signs_its_lines_use(golden_plan: Plan, drift: bool) -> None:
+    """Issue 20 item 11: drift's `+ missing` is a manifest-only row, so a legend saying only
+    "`+` is the live value" contradicted it. Every head line's sign and word is in the legend,
+    and the field lines' direction too."""
+    import re
+
+    text = render_markdown(golden_plan, drift=drift)
+    (legend,) = [line for line in text.splitlines() if line.startswith("In each diff")]
+    heads = set(
+        re.findall(r"^([+~-]) (missing|changed|extra|create|update|deactivate)\b", text, re.M)
+    )
+    assert heads  # the scenario has all three
+    for sign, word in heads:
+        assert f"`{sign} {word}`" in legend
+    old, new = ("manifest", "live") if drift else ("live", "manifest")
+    assert f"`-` is the {old} value and `+` the {new} value" in legend
