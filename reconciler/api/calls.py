@@ -118,6 +118,7 @@ class Caller:
                 clock=clock,
                 wall_clock=wall_clock,
                 stats=self.stats,
+                admit=self.limiter.admit_extra,
             ),
             transport=transport,
             on_request=self._on_request,

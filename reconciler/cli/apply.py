@@ -17,7 +17,13 @@ import typer
 
 from reconciler.applier.lock import DEFAULT_LOCK_TIMEOUT
 from reconciler.cli.context import state
-from reconciler.cli.options import SelectOption, TargetGroupOption, selection
+from reconciler.cli.options import (
+    RateLimitOption,
+    SelectOption,
+    TargetGroupOption,
+    check_rate_limit,
+    selection,
+)
 from reconciler.errors import ApplyRefused, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -68,12 +74,14 @@ def apply(
             help="Seconds to wait for another apply in this repository to finish.",
         ),
     ] = DEFAULT_LOCK_TIMEOUT,
+    rate_limit: RateLimitOption = None,
 ) -> int:
     # The help is HELP: it names the exit codes from ExitCode.
     from reconciler.outputs import check_step_summary, check_writable
 
     if lock_timeout != lock_timeout:  # NaN passes click's range check
         raise UsageError("--lock-timeout must be a number of seconds between 0 and 86400")
+    check_rate_limit(rate_limit)
     if plan_file is not None and (paths or select or target_group):
         raise UsageError(
             "--plan applies a saved plan as it is; do not combine it with paths or selections"
@@ -91,6 +99,7 @@ def apply(
         force=force,
         report=report,
         lock_timeout=lock_timeout,
+        rate_limit=rate_limit,
     )
     return run.run_async(run_apply(settings, chosen, options, run.out))
 
@@ -103,6 +112,7 @@ class ApplyOptions:
     force: bool
     report: Path | None
     lock_timeout: float
+    rate_limit: float | None = None  # --rate-limit: replaces the environment's rateLimit
 
 
 async def run_apply(
@@ -132,7 +142,7 @@ async def run_apply(
         # Held from before the first request: a second apply plans only after this one is done.
         async with (
             apply_lock(settings.root, timeout=options.lock_timeout, on_wait=console.warn),
-            open_client(settings, parallelism=parallelism) as client,
+            open_client(settings, parallelism=parallelism, rate_limit=options.rate_limit) as client,
         ):
             if options.plan_file is not None:
                 planned = load_saved(options.plan_file, settings.environment, active.contract)

@@ -15,9 +15,11 @@ from reconciler.cli.options import (
     PLAN_FORMATS,
     FormatOption,
     PathsArgument,
+    RateLimitOption,
     SelectOption,
     TargetGroupOption,
     check_choice,
+    check_rate_limit,
     selection,
 )
 from reconciler.errors import ExitCode
@@ -40,6 +42,7 @@ def plan(
     select: SelectOption = None,
     target_group: TargetGroupOption = None,
     shard: Annotated[str | None, typer.Option("--shard", help="K/N: this job's share.")] = None,
+    rate_limit: RateLimitOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Save the plan as JSON.")] = None,
     fmt: FormatOption = "text",
     detailed_exitcode: Annotated[
@@ -54,13 +57,14 @@ def plan(
     from reconciler.outputs import check_step_summary, check_writable, not_written
 
     check_choice("--format", fmt, PLAN_FORMATS)
+    check_rate_limit(rate_limit)
     chosen = selection(paths, select, target_group, shard)
     if out is not None:
         check_writable(out, "--out")
     check_step_summary()
     run = state(ctx)
     warnings: list[Located] = []
-    planned = _run_plan(run, chosen, warnings)
+    planned = _run_plan(run, chosen, warnings, rate_limit=rate_limit)
     for _, warning in warnings:
         run.out.warn(warning.render())
     _show_plan(run, planned, fmt, drift=False, lint=_of_changes(planned, warnings))
@@ -95,14 +99,21 @@ def drift(
     return ExitCode.CHANGES if planned.has_changes else ExitCode.OK
 
 
-def _run_plan(run: RunContext, chosen: Selection, lint: list[Located] | None = None) -> Plan:
+def _run_plan(
+    run: RunContext,
+    chosen: Selection,
+    lint: list[Located] | None = None,
+    *,
+    rate_limit: float | None = None,
+) -> Plan:
     from reconciler.live import make_run_plan
     from reconciler.session import open_client
 
     settings = run.settings()
+    shards = chosen.shard[1] if chosen.shard else 1  # the key's budget is shared (issue 21)
 
     async def go() -> Plan:
-        async with open_client(settings) as client:
+        async with open_client(settings, rate_limit=rate_limit, shards=shards) as client:
             return await make_run_plan(
                 settings, chosen, client, parallelism=settings.env.parallelism, lint_warnings=lint
             )
