@@ -29,7 +29,7 @@ RateLimitOption = Annotated[
         "--rate-limit",
         min=1,
         max=1_000_000_000,
-        help="Requests per minute for this run (default: rateLimit, shared out by --shard).",
+        help="Requests per minute, instead of rateLimit (which --shard K/N divides by N).",
     ),
 ]
 PLAN_FORMATS = ("text", "json", "markdown")
