@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test lint typecheck pytest plan validate bench bench-quick bench-load lock clean
+.PHONY: setup test lint typecheck pytest plan validate bench bench-check bench-quick bench-load lock clean
 
 setup: $(STAMP)
 
@@ -33,13 +33,21 @@ plan: setup
 validate: setup
 	$(BIN)/reconciler --env sandbox validate
 
-# Issue 9's figures (about 5 minutes; never part of `make test`). One scenario:
-# make bench BENCH_ARGS="--only ratelimit"; a one-minute smoke run: make bench-quick.
+# The figures of issues 9 and 21 (about 15 minutes; never part of `make test`): run.py, then
+# floor.py (the client against a bare httpx loop, alternating pairs). Exit 0 unless a run
+# fails; `make bench-check` exits 2 when a target is missed. One part:
+# make bench FLOOR_ARGS="--only shards"; a smoke run of both: make bench-quick.
 bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/floor.py $(FLOOR_ARGS)
+
+bench-check: setup
+	$(BIN)/python benchmarks/run.py --check $(BENCH_ARGS)
+	$(BIN)/python benchmarks/floor.py --check $(FLOOR_ARGS)
 
 bench-quick: setup
 	$(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
+	$(BIN)/python benchmarks/floor.py --quick $(FLOOR_ARGS)
 
 bench-load: setup
 	$(BIN)/python benchmarks/load_manifests.py

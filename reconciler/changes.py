@@ -65,7 +65,7 @@ def declared_change(
             return deactivation(match, None, source)
         return _noop(key, match, source, None if match is not None else REASON_INACTIVE_NOT_LIVE)
     if match is not None and _unchanged(wanted, match):
-        return _noop(key, match, source)
+        return _noop(key, match, source, like=wanted)
     after = Snapshot.of(wanted)
     if match is None:
         every = cast(tuple[FieldName, ...], COMPARED_FIELDS)  # a create sets every field
@@ -140,12 +140,24 @@ def _unchanged(wanted: DesiredCommunication, match: Communication) -> bool:
 
 
 def _noop(
-    key: Key, match: Communication | None, source: str | None, reason: str | None = None
+    key: Key,
+    match: Communication | None,
+    source: str | None,
+    reason: str | None = None,
+    *,
+    like: DesiredCommunication | None = None,
 ) -> Change:
     """Nothing to do for ``key``: before and after are one snapshot (issue 9: one object, not
     two equal ones, per noop). Consistent by construction (same key, no fields, before is after),
-    so it is built without validation."""
-    snapshot = Snapshot.of(match) if match is not None else None
+    so it is built without validation.
+
+    ``like``: the declared communication the match already equals, field for field and type for
+    type. The snapshot then holds the manifest's strings, which the run keeps anyway, and the
+    answer's copies can go at once (issue 21: 12 MB less at 10,000 targets)."""
+    source_of: Communication | DesiredCommunication | None = match
+    if like is not None and match is not None and _same_key(like, match):
+        source_of = like
+    snapshot = Snapshot.of(source_of) if source_of is not None else None
     return Change.trusted(
         action="noop",
         key=key,
@@ -164,6 +176,15 @@ def _ignored_line(fields: Sequence[str], match: Communication) -> str:
     who = (author.name or author.code) if isinstance(author, Author) else None
     when = found.get("lastUpdatedOn")
     return difference_line(fields, who, when if isinstance(when, str) else None)
+
+
+def _same_key(wanted: DesiredCommunication, match: Communication) -> bool:
+    return (
+        type(match.communicationType) is str
+        and match.communicationType == wanted.communicationType
+        and type(match.channelId) is int
+        and match.channelId == wanted.channelId
+    )
 
 
 def _attribution(comm: Communication) -> dict[str, Author | str | None]:

@@ -28,7 +28,16 @@ def client_settings(
     base_url: str,
     parallelism: int | None = None,
     environ: Mapping[str, str] | None = None,
+    rate_limit: float | None = None,
+    shards: int = 1,
 ) -> ClientSettings:
+    """The client's settings for the selected environment.
+
+    ``rate_limit`` (``--rate-limit``) replaces the environment's ``rateLimit``. Without it,
+    a run that is one of ``shards`` jobs sharing the API key gets its share of the key's
+    budget, ``rateLimit / shards``: the limit is per key, and shards started together would
+    otherwise each assume all of it and be throttled N-fold (issue 21).
+    """
     env = settings.env
     if settings.is_sandbox:
         credentials = _sandbox_credentials(env.auth)
@@ -37,6 +46,10 @@ def client_settings(
     else:
         credentials = credentials_from_env(env.auth, os.environ if environ is None else environ)
         rate = float(env.rateLimit or DEFAULT_RATE_LIMIT_PER_MINUTE)
+    if rate_limit is not None:
+        rate = float(rate_limit)
+    elif rate is not None and shards > 1:
+        rate /= shards
     return ClientSettings(
         base_url=base_url,
         credentials=credentials,
@@ -50,9 +63,15 @@ def client_settings(
 
 @asynccontextmanager
 async def open_client(
-    settings: Settings, *, parallelism: int | None = None
+    settings: Settings,
+    *,
+    parallelism: int | None = None,
+    rate_limit: float | None = None,
+    shards: int = 1,
 ) -> AsyncIterator[CapillaryClient]:
-    """A client for ``settings``; for ``endpoint: sandbox`` a running server or the in-process app."""
+    """A client for ``settings``; for ``endpoint: sandbox`` a running server or the in-process app.
+
+    ``rate_limit`` and ``shards``: as for ``client_settings``."""
     transport = None
     if settings.is_sandbox:
         from reconciler.sandbox.server import (
@@ -68,7 +87,10 @@ async def open_client(
     else:
         url = settings.env.endpoint
     client = CapillaryClient(
-        client_settings(settings, base_url=url, parallelism=parallelism), transport=transport
+        client_settings(
+            settings, base_url=url, parallelism=parallelism, rate_limit=rate_limit, shards=shards
+        ),
+        transport=transport,
     )
     async with client:
         yield client

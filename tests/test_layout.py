@@ -47,7 +47,6 @@ COVERED_ELSEWHERE = {
     # What apply writes besides the API, and how a run opens its client.
     "reconciler/outputs.py": "tests/e2e/test_output_paths_e2e.py",
     "reconciler/report.py": "tests/e2e/test_apply_e2e.py",
-    "reconciler/session.py": "tests/security/test_endpoint_refusals.py",
     "reconciler/applier/saved.py": "tests/security/test_no_internal_error.py",
     # Behaviour only real processes, sockets or a hostile repository show.
     "reconciler/applier/lock.py": "tests/reliability/test_apply_lock.py",

@@ -2,7 +2,7 @@
 
 Importing this package loads nothing else: the names below are imported on first use, so the
 pure layers (the plan model, the planner, the renderers) can use ``api.wire`` without loading
-httpx, httpcore, tenacity and aiolimiter.
+httpx, httpcore and aiolimiter.
 """
 
 from __future__ import annotations

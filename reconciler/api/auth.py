@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -148,8 +148,12 @@ class OAuthAuth(httpx.Auth):
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         stats: ClientStats | None = None,
+        admit: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._body = {"key": credentials.key, "secret": credentials.secret}
+        # Awaited before each request this flow sends beyond the caller's own (the token
+        # fetch, the resend after a 401): the run's rateLimit counts those too (issue 21).
+        self._admit = admit
         self._token_url = token_url
         self._clock = clock
         self._wall_clock = wall_clock
@@ -188,6 +192,8 @@ class OAuthAuth(httpx.Auth):
                         started = self._clock()
                         failure: AttemptFailure | None = None
                         try:
+                            if self._admit is not None:
+                                await self._admit()
                             response = yield self._token_request(request)
                             await response.aread()
                             token = self._accept(response, started)
@@ -198,6 +204,8 @@ class OAuthAuth(httpx.Auth):
                             self._fetches += 1
                             self._failure = failure
             request.headers[OAUTH_TOKEN_HEADER] = token
+            if rejected is not None and self._admit is not None:
+                await self._admit()  # the resend after a 401 is one more request
             response = yield request
             if response.status_code != 401 or rejected is not None:
                 return  # a second 401 is the caller's AuthError: renewing again cannot help
@@ -293,8 +301,11 @@ def make_auth(
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
     stats: ClientStats | None = None,
+    admit: Callable[[], Awaitable[None]] | None = None,
 ) -> httpx.Auth:
-    """The flow for ``credentials``; the token URL sits under the same (checked) base URL."""
+    """The flow for ``credentials``; the token URL sits under the same (checked) base URL.
+
+    ``admit`` is awaited before each extra request an OAuth flow sends (token, resend)."""
     if isinstance(credentials, OAuthCredentials):
         return OAuthAuth(
             credentials,
@@ -302,5 +313,6 @@ def make_auth(
             clock=clock,
             wall_clock=wall_clock,
             stats=stats,
+            admit=admit,
         )
     return BasicAuth(credentials)

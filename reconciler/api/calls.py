@@ -7,6 +7,7 @@ Owns the run's failure bookkeeping (stats, the fatal auth error); it knows no en
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -57,6 +58,34 @@ class RawAnswer:
 _NOT_RAW = frozenset({401, 403, 429})
 
 
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9/]*")
+_PROBE_PATH = "/v3/targetGroups/12/targets/345/communications"
+
+
+def _fast_url(base: httpx.URL, path: str) -> httpx.URL:
+    """``base`` with ``path``, built from its parsed parts without parsing again: 1 µs, not
+    13 (httpx's private ``_uri_reference``; ``_fast_url_works`` decides whether to use it)."""
+    url = httpx.URL.__new__(httpx.URL)
+    url._uri_reference = base._uri_reference._replace(path=path)
+    return url
+
+
+def _fast_url_works(base_url: str) -> bool:
+    """Whether ``_fast_url`` gives what httpx's own parse gives, here and in this httpx."""
+    try:
+        base = httpx.URL(base_url)
+        fast = _fast_url(base, base.path.rstrip("/") + _PROBE_PATH)
+        slow = httpx.URL(base_url + _PROBE_PATH)
+        return (str(fast), fast.raw_path, fast.host, fast.port) == (
+            str(slow),
+            slow.raw_path,
+            slow.host,
+            slow.port,
+        ) and fast == slow
+    except Exception:  # a changed httpx: the parse it is
+        return False
+
+
 def _kept_raw(status: int) -> bool:
     return 200 <= status < 300 or (400 <= status < 500 and status not in _NOT_RAW)
 
@@ -90,6 +119,9 @@ class Caller:
         self.stats = ClientStats()
         self._wall_clock = wall_clock
         self._fatal: ApiError | None = None
+        self._base = httpx.URL(settings.base_url)
+        self._base_path = self._base.path.rstrip("/")
+        self._fast_urls: bool | None = None
         self.limiter = AdaptiveLimiter(
             max_concurrency=settings.parallelism,
             rate_per_minute=settings.rate_limit_per_minute,
@@ -118,6 +150,7 @@ class Caller:
                 clock=clock,
                 wall_clock=wall_clock,
                 stats=self.stats,
+                admit=self.limiter.admit_extra,
             ),
             transport=transport,
             on_request=self._on_request,
@@ -127,7 +160,14 @@ class Caller:
     def url(self, path: str) -> httpx.URL:
         """The URL httpx would make of ``base_url`` and ``path``, in one parse instead of its
         three (issue 9: half of building a request). ``base_url`` is normalised: no trailing
-        slash, query or fragment (``check_endpoint``); the paths are ours, ids only."""
+        slash, query or fragment (``check_endpoint``); the paths are ours, ids only.
+
+        Issue 21: without the parse, when the path is plain (letters, digits, ``/``) and this
+        httpx builds URLs as ``_fast_url`` expects (checked once per client)."""
+        if self._fast_urls is None:
+            self._fast_urls = _fast_url_works(self.settings.base_url)
+        if self._fast_urls and _PLAIN_PATH.fullmatch(path):
+            return _fast_url(self._base, self._base_path + path)
         return httpx.URL(self.settings.base_url + path)
 
     async def call(

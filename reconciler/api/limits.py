@@ -89,6 +89,7 @@ class AdaptiveLimiter:
         # One request per 60/rpm seconds, no burst: "at most rateLimit per minute" in any window.
         self._hard = AsyncLimiter(1, 60.0 / rate_per_minute) if rate_per_minute else None
         self._in_flight = 0
+        self.admitted = 0  # requests let through the ceiling: every attempt, token fetches too
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._rate: float | None = None  # adaptive requests per second; None: not limited
         self._rate_step = 0.0
@@ -269,5 +270,15 @@ class AdaptiveLimiter:
                 break  # else a Retry-After arrived while this request waited for its turn
         if self._hard is not None:
             await self._hard.acquire()
-        self._starts.append(self._clock())
-        self._trim(self._clock())
+        self.admitted += 1
+        now = self._clock()
+        self._starts.append(now)
+        self._trim(now)
+
+    async def admit_extra(self) -> None:
+        """One more request inside a held slot (a token fetch, a resend after a 401): it counts
+        against the ``rate_per_minute`` ceiling like any other, so a configured rateLimit
+        holds for every request of the run (issue 21)."""
+        if self._hard is not None:
+            await self._hard.acquire()
+        self.admitted += 1

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-
 from reconciler.api.logs import log
 from reconciler.errors import ApiError, CircuitOpenError
 from reconciler.redact import scrub
@@ -199,40 +197,29 @@ async def run_with_retries(
     ``ApiError`` built from the last failure, never the transport's own exception.
     """
 
-    def wait(state: RetryCallState) -> float:
-        failure = _failure_of(state)
-        if breaker is not None and breaker.is_open:
-            return 0.0  # the next attempt fails fast anyway; sleeping first would only stall
-        return policy.delay(state.attempt_number, failure.retry_after if failure else None)
-
-    def before_sleep(state: RetryCallState) -> None:
-        failure = _failure_of(state)
-        delay = state.next_action.sleep if state.next_action else 0.0
-        if failure is not None and on_retry is not None:
-            on_retry(failure, state.attempt_number, delay)
-
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_attempts),
-        wait=wait,
-        retry=retry_if_exception(
-            lambda exc: isinstance(exc, AttemptFailure) and policy.should_retry(exc)
-        ),
-        sleep=policy.sleep,
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-    attempts = 0
-    final: ApiError | None = None
-    try:
-        async for try_ in retrying:
-            with try_:
-                attempts = try_.retry_state.attempt_number
-                return await attempt(attempts)
-    except AttemptFailure as failure:
-        final = _final_error(failure, policy, method, path, attempts)
-    if final is not None:
-        raise final  # outside the except block: nothing from the transport rides along
-    raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+    # A plain loop with tenacity's semantics (retry test, then the attempt limit, then the wait,
+    # ``on_retry``, the sleep): tenacity's per-call set-up cost more than a whole request's own
+    # client work (issue 21), and a first attempt that succeeds now costs one ``await``.
+    number = 0
+    while True:
+        number += 1
+        try:
+            return await attempt(number)
+        except AttemptFailure as raised:
+            failure = raised
+        if not policy.should_retry(failure) or number >= policy.max_attempts:
+            break
+        # An open breaker fails the next attempt fast anyway; sleeping first would only stall.
+        delay = (
+            0.0
+            if breaker is not None and breaker.is_open
+            else policy.delay(number, failure.retry_after)
+        )
+        if on_retry is not None:
+            on_retry(failure, number, delay)
+        await policy.sleep(delay)
+    # Outside the except block: nothing from the transport rides along as context.
+    raise _final_error(failure, policy, method, path, number)
 
 
 def _final_error(
@@ -248,9 +235,3 @@ def _final_error(
             path=path,
         )
     return failure.to_error(method, path, attempts=attempts, exhausted=failure.retryable)
-
-
-def _failure_of(state: RetryCallState) -> AttemptFailure | None:
-    outcome = state.outcome
-    exc = outcome.exception() if outcome is not None and outcome.failed else None
-    return exc if isinstance(exc, AttemptFailure) else None

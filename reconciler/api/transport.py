@@ -17,6 +17,7 @@ import httpcore
 import httpx
 
 from reconciler.api.bounds import ACCEPT_ENCODING
+from reconciler.api.pool import install as install_lean_pool
 from reconciler.api.settings import ClientSettings
 
 # The other import trick, declining httpx's command-line client, sits in ``api/__init__.py``:
@@ -116,6 +117,7 @@ def _cheap_idle_checks(client: httpx.AsyncClient) -> None:
         backend, httpcore.AsyncNetworkBackend
     ):
         pool._network_backend = _Backend(backend)
+        install_lean_pool(pool)  # issue 21: linear request assignment
 
 
 class _NoCookies(httpx.Cookies):

@@ -20,8 +20,10 @@ from reconciler.applier.lock import DEFAULT_LOCK_TIMEOUT
 from reconciler.cli.context import state
 from reconciler.cli.options import (
     ChangedSinceOption,
+    RateLimitOption,
     SelectOption,
     TargetGroupOption,
+    check_rate_limit,
     selection,
 )
 from reconciler.errors import ApplyRefused, ExitCode, UsageError
@@ -87,12 +89,14 @@ def apply(
             help="Seconds to wait for another apply in this repository to finish.",
         ),
     ] = DEFAULT_LOCK_TIMEOUT,
+    rate_limit: RateLimitOption = None,
 ) -> int:
     # The help is HELP: it names the exit codes from ExitCode.
     from reconciler.outputs import check_step_summary, check_writable
 
     if lock_timeout != lock_timeout:  # NaN passes click's range check
         raise UsageError("--lock-timeout must be a number of seconds between 0 and 86400")
+    check_rate_limit(rate_limit)
     if plan_file is not None and (paths or select or target_group or changed_since):
         raise UsageError(
             "--plan applies a saved plan as it is; do not combine it with paths or selections"
@@ -110,6 +114,7 @@ def apply(
         force=force,
         report=report,
         lock_timeout=lock_timeout,
+        rate_limit=rate_limit,
     )
     return run.run_async(run_apply(settings, chosen, options, run.out))
 
@@ -122,6 +127,7 @@ class ApplyOptions:
     force: bool
     report: Path | None
     lock_timeout: float
+    rate_limit: float | None = None  # --rate-limit: replaces the environment's rateLimit
 
 
 # Plans a run in place of ``make_run_plan`` (``rollback``): (client, parallelism, live to keep).
@@ -162,7 +168,7 @@ async def run_apply(
         # Held from before the first request: a second apply plans only after this one is done.
         async with (
             apply_lock(settings.root, timeout=options.lock_timeout, on_wait=console.warn),
-            open_client(settings, parallelism=parallelism) as client,
+            open_client(settings, parallelism=parallelism, rate_limit=options.rate_limit) as client,
         ):
             if options.plan_file is not None:
                 planned = load_saved(options.plan_file, settings.environment, active.contract)

@@ -73,7 +73,21 @@ BaseOption = Annotated[
         "--base", metavar="REF", help="Label each change against this git ref (full plan)."
     ),
 ]
+RateLimitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--rate-limit",
+        min=1,
+        max=1_000_000_000,
+        help="Requests per minute, instead of rateLimit (which --shard K/N divides by N).",
+    ),
+]
 PLAN_FORMATS = ("text", "json", "markdown")
+
+
+def check_rate_limit(value: float | None) -> None:
+    if value is not None and value != value:  # NaN passes click's range check
+        raise UsageError("--rate-limit must be a number of requests per minute, at least 1")
 
 
 def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:

@@ -17,9 +17,11 @@ from reconciler.cli.options import (
     ChangedSinceOption,
     FormatOption,
     PathsArgument,
+    RateLimitOption,
     SelectOption,
     TargetGroupOption,
     check_choice,
+    check_rate_limit,
     selection,
 )
 from reconciler.errors import ExitCode
@@ -44,6 +46,7 @@ def plan(
     shard: Annotated[
         str | None, typer.Option("--shard", metavar="K/N", help="This job's share of the targets.")
     ] = None,
+    rate_limit: RateLimitOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Save the plan as JSON.")
     ] = None,
@@ -70,6 +73,7 @@ def plan(
     from reconciler.render.wording import conflict_error
 
     check_choice("--format", fmt, PLAN_FORMATS)
+    check_rate_limit(rate_limit)
     chosen = selection(paths, select, target_group, shard, changed_since=changed_since, base=base)
     if fail_on_conflict and changed_since is None and base is None:
         raise UsageError("--fail-on-conflict needs a git base: --changed-since REF or --base REF")
@@ -78,7 +82,7 @@ def plan(
     check_step_summary()
     run = state(ctx)
     warnings: list[Located] = []
-    planned = _run_plan(run, chosen, warnings)
+    planned = _run_plan(run, chosen, warnings, rate_limit=rate_limit)
     if chosen.shard is not None and not planned.targets:
         run.out.info(f"shard {chosen.shard[0]}/{chosen.shard[1]} holds no targets")
     for _, warning in warnings:
@@ -121,15 +125,22 @@ def drift(
     return ExitCode.CHANGES if planned.has_changes else ExitCode.OK
 
 
-def _run_plan(run: RunContext, chosen: Selection, lint: list[Located] | None = None) -> Plan:
+def _run_plan(
+    run: RunContext,
+    chosen: Selection,
+    lint: list[Located] | None = None,
+    *,
+    rate_limit: float | None = None,
+) -> Plan:
     from reconciler.live import make_run_plan
     from reconciler.session import open_client
 
     settings = run.settings()
+    shards = chosen.shard[1] if chosen.shard else 1  # the key's budget is shared (issue 21)
 
     async def go() -> Plan:
         with run.out.progress(0, "reading") as bar:
-            async with open_client(settings) as client:
+            async with open_client(settings, rate_limit=rate_limit, shards=shards) as client:
                 return await make_run_plan(
                     settings,
                     chosen,

@@ -333,3 +333,33 @@ async def test_an_unexpected_transport_exception_becomes_a_server_error() -> Non
             await client.list_channels()
         with pytest.raises(AmbiguousWriteError, match="RuntimeError"):
             await client.upsert_communications(2163, 2317, [WRITE])
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "http://127.0.0.1:8080",
+        "https://eu.api.capillarytech.com",
+        "https://eu.api.capillarytech.com/prefix/v",
+        "http://[::1]:9000",
+        "https://xn--bcher-kva.example",
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/v3/targetGroups/7/targets/8/communications", "/v3/targetGroups", "/a b?c"]
+)
+def test_request_urls_are_what_httpx_makes_of_base_and_path(base: str, path: str) -> None:
+    from reconciler.api.calls import Caller
+
+    client = CapillaryClient(settings(base_url=base))
+    caller: Caller = client._calls
+    expected = httpx.URL(base + path)
+    built = caller.url(path)
+    assert built == expected
+    assert (str(built), built.raw_path, built.host, built.port) == (
+        str(expected),
+        expected.raw_path,
+        expected.host,
+        expected.port,
+    )
+    assert caller._fast_urls is True  # this httpx: built without a second parse

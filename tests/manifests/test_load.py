@@ -216,3 +216,40 @@ def test_all_files_are_reported_in_one_run(
     assert code == 1
     reported = {line.removeprefix("error: ").split(":")[0] for line in err.splitlines()}
     assert {f"tests/data/manifests/{c[0]}" for c in CASES} <= reported
+
+
+def test_loaded_documents_share_their_field_name_sets_and_keep_their_contents(
+    tmp_path: Path,
+) -> None:
+    from reconciler.manifests.load import load_manifests
+
+    first = (
+        'apiVersion: reconciler/v1\nkind: TargetCommunications\nmetadata: {name: "a"}\n'
+        "target: {targetGroup: 1, target: 2}\ncommunications:\n"
+        '  - {communicationType: START, channel: EMAIL, sender: "s", messageTemplate: "m"}\n'
+    )
+    second = first.replace('name: "a"', 'name: "b"').replace("target: 2", "target: 3")
+    second = second.replace('messageTemplate: "m"}', 'messageTemplate: "m", offsetDays: 2}')
+    (tmp_path / "m.yaml").write_text(
+        first
+        + "---\n"
+        + first.replace('"a"', '"c"').replace("target: 2", "target: 4")
+        + "---\n"
+        + second
+    )
+
+    result = load_manifests([str(tmp_path)])
+
+    assert result.ok, result.diagnostics
+    a, c, b = (document.model for document in result.documents)
+    assert a.model_fields_set is c.model_fields_set  # one set object for equal sets
+    spec_a, spec_b = a.communications[0], b.communications[0]
+    assert spec_a.model_fields_set == {"communicationType", "channel", "sender", "messageTemplate"}
+    assert spec_b.model_fields_set == spec_a.model_fields_set | {"offsetDays"}
+    assert spec_a.model_fields_set is not spec_b.model_fields_set
+    assert spec_a.model_dump(exclude_unset=True) == {
+        "communicationType": "START",
+        "channel": "EMAIL",
+        "sender": "s",
+        "messageTemplate": "m",
+    }
