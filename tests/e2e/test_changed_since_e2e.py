@@ -336,3 +336,16 @@ def test_a_base_that_cannot_be_read_is_one_error_and_no_request(
     assert expected in lines[0]
     assert "fetch-depth: 0" in lines[0]
     assert sandbox.store.request_log() == []
+
+
+def test_a_ref_that_is_a_url_with_credentials_does_not_show_them(
+    workspace: Path, sandbox: SandboxServer, cli: Run
+) -> None:
+    init(workspace)
+    commit(workspace)
+    sandbox.store.clear_request_log()
+    code, out, err = cli("plan", "--changed-since", "https://bob:hunter2secret@example.com/x.git")
+    assert code == 1
+    assert err.startswith("error: unknown git ref 'https://bob:***@example.com/x.git'"), err
+    assert "hunter2" not in out + err
+    assert sandbox.store.request_log() == []
