@@ -59,7 +59,8 @@ class BaseDiff:
     ``changed``: identities of working-tree documents whose desired state differs from the
     base (new documents included). ``base``: every base document by identity (their ``path``
     is the working tree's name for the file). ``released``: base documents whose target no
-    working-tree document declares. ``full``: why every document counts as changed, or None.
+    working-tree document declares (in ``paths`` or anywhere in the configuration's
+    manifests). ``full``: why every document counts as changed, or None.
     """
 
     revision: Revision
@@ -111,6 +112,10 @@ def changed_since(
         if key not in base or desired_state(base[key]) != desired_state(doc)
     )
     released = tuple(doc for key, doc in base.items() if key not in heads)
+    if released and paths != tuple(settings.manifests):
+        # Given paths are not every manifest: a document may have moved to another file.
+        declared = _declared(settings, paths)
+        released = tuple(doc for doc in released if identity(doc) not in declared)
     return BaseDiff(revision, changed, base, released, len(heads), full, tuple(problems))
 
 
@@ -123,6 +128,16 @@ def _load_head(settings: Settings, paths: Sequence[str]) -> list[LoadedDocument]
     if problems:
         raise ValidationFailed(problems)
     return documents
+
+
+def _declared(settings: Settings, paths: Sequence[str]) -> set[Identity]:
+    """The targets every working-tree document of the configuration's manifests and of
+    ``paths`` declares, as written; files that do not load declare nothing."""
+    everywhere = list(dict.fromkeys([*settings.manifests, *paths]))
+    loader = ManifestLoader(everywhere, variables=settings.env.vars, root=settings.root)
+    found = {identity(doc) for loaded in loader for doc in loaded}
+    loader.finish()
+    return found
 
 
 def _config(path: Path | None) -> ConfigFile:

@@ -349,3 +349,30 @@ def test_a_ref_that_is_a_url_with_credentials_does_not_show_them(
     assert err.startswith("error: unknown git ref 'https://bob:***@example.com/x.git'"), err
     assert "hunter2" not in out + err
     assert sandbox.store.request_log() == []
+
+
+def test_a_document_moved_to_a_file_outside_the_given_paths_is_not_released(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    path = repo / "manifests" / "summer-streak.yaml"
+    shopper, brunch = path.read_text().split("\n---\n")
+    path.write_text(shopper)
+    (repo / "manifests" / "brunch.yaml").write_text(brunch)
+    server.store.clear_request_log()
+    code, out, err = cli(
+        "plan", "manifests/summer-streak.yaml", "--changed-since", base, "--format", "json"
+    )
+    assert code == 0, err
+    document = json.loads(out)
+    assert "released" not in document  # brunch-club is still declared, in brunch.yaml
+    assert document["targets"] == []
+    assert reads_of_communications(server.store.request_log()) == []
+    # a document really deleted is still released when paths are given
+    (repo / "manifests" / "brunch.yaml").unlink()
+    code, out, err = cli(
+        "plan", "manifests/summer-streak.yaml", "--changed-since", base, "--format", "json"
+    )
+    assert code == 0, err
+    released = json.loads(out)["released"]
+    assert [(t["targetGroupId"], t["targetId"]) for t in released] == [(2170, 2402)]
