@@ -376,3 +376,19 @@ def test_a_document_moved_to_a_file_outside_the_given_paths_is_not_released(
     assert code == 0, err
     released = json.loads(out)["released"]
     assert [(t["targetGroupId"], t["targetId"]) for t in released] == [(2170, 2402)]
+
+
+def test_a_change_to_a_text_the_server_stored_normalised_is_this_change_not_a_conflict(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    row = _start_email(server)  # a server that removes trailing whitespace stored it so
+    server.store.edit_communication(row["id"], message_template=row["messageTemplate"].rstrip())
+    assert cli("plan", "--base", base, "--detailed-exitcode")[0] == 0  # unchanged, as planned
+    _edit_manifest(repo, "Spend 500 before", "Spend 500 by")
+    code, out, err = cli("plan", "--changed-since", base, "--fail-on-conflict", "--format", "json")
+    assert code == 0, err
+    (change,) = [
+        c for t in json.loads(out)["targets"] for c in t["changes"] if c["action"] != "noop"
+    ]
+    assert change["origin"] == {"messageTemplate": "change"}
