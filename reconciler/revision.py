@@ -71,9 +71,16 @@ def find_revision(directory: Path, ref: str) -> Revision:
 
 
 def write_tree(revision: Revision, into: Path) -> None:
-    """Every file of ``revision`` under ``into`` (links as links, submodules left out)."""
+    """Every file of ``revision`` under ``into`` (links as links, submodules left out).
+
+    Files first, links last, and nothing is written over what exists: a commit whose tree
+    holds two entries of one name (``git mktree`` makes them; a case-insensitive file system
+    makes them of ``A`` and ``a``) can never have a file written through a link, out of
+    ``into``. Such a commit is one ``GitError``.
+    """
     listing = _git(revision.toplevel, "ls-tree", "-r", "-z", "-l", "--full-tree", revision.commit)
-    wanted: list[tuple[str, Path, bool]] = []  # (blob, where, is a link)
+    files: list[tuple[str, Path, int]] = []  # (blob, where, size)
+    links: list[tuple[str, Path]] = []
     for entry in listing.stdout.split("\0"):
         if not entry:
             continue
@@ -81,19 +88,48 @@ def write_tree(revision: Revision, into: Path) -> None:
         mode, kind, sha, size = meta.split()
         if kind != "blob" or ".." in Path(name).parts or mode not in {*_FILE_MODES, _LINK_MODE}:
             continue
-        path = into / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if mode in _FILE_MODES and int(size) > MAX_FILE_BYTES:
-            with open(path, "wb") as large:  # a sparse file of the blob's size, unread
-                large.truncate(int(size))
+        if mode == _LINK_MODE:
+            links.append((sha, into / name))
         else:
-            wanted.append((sha, path, mode == _LINK_MODE))
-    contents = _read_blobs(revision.toplevel, [sha for sha, _, _ in wanted])
-    for sha, path, link in wanted:
-        if link:
+            files.append((sha, into / name, int(size)))
+    small = [sha for sha, _, length in files if length <= MAX_FILE_BYTES]
+    contents = _read_blobs(revision.toplevel, [*small, *(sha for sha, _ in links)])
+    top = Path(os.path.realpath(into))
+    for sha, path, length in files:
+        _make_parent(path, into, top, revision)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW)
+        except OSError:
+            raise _conflicting(path, into, revision) from None
+        with open(descriptor, "wb") as out:
+            if length > MAX_FILE_BYTES:
+                out.truncate(length)  # a sparse file of the blob's size, unread
+            else:
+                out.write(contents[sha])
+    for sha, path in links:
+        _make_parent(path, into, top, revision)
+        try:
             os.symlink(os.fsdecode(contents[sha]), path)
-        else:
-            path.write_bytes(contents[sha])
+        except OSError:
+            raise _conflicting(path, into, revision) from None
+
+
+def _make_parent(path: Path, into: Path, top: Path, revision: Revision) -> None:
+    """``path``'s directory, made of real directories inside ``into`` only."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        raise _conflicting(path, into, revision) from None
+    if Path(os.path.realpath(path.parent)) != top / path.parent.relative_to(into):
+        raise _conflicting(path, into, revision)
+
+
+def _conflicting(path: Path, into: Path, revision: Revision) -> GitError:
+    name = path.relative_to(into).as_posix()
+    return GitError(
+        f"the files of git ref {revision.ref!r} ({revision.short}) cannot be copied: two "
+        f"entries are named {name!r} (or names this file system takes for one)"
+    )
 
 
 def _read_blobs(toplevel: Path, shas: list[str]) -> dict[str, bytes]:

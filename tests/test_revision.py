@@ -94,3 +94,36 @@ def test_without_the_git_program_the_error_says_so(
     monkeypatch.setenv("PATH", str(repo))
     with pytest.raises(GitError, match="need the git program"):
         find_revision(repo, "main")
+
+
+def _hostile_commit(repo: Path, entries: list[tuple[str, str, str]]) -> str:
+    """A commit whose root tree has exactly ``entries`` (mode, name, content or subtree), as
+    ``git mktree`` writes them: duplicate names included, which no checkout would make (and
+    which a case-insensitive file system makes of ``A`` and ``a``)."""
+    lines = []
+    for mode, name, content in entries:
+        if mode == "040000":
+            lines.append(f"040000 tree {content}\t{name}")
+        else:
+            sha = git(repo, "hash-object", "-w", "--stdin", input=content)
+            lines.append(f"{mode} blob {sha}\t{name}")
+    tree = git(repo, "mktree", input="\n".join(lines) + "\n")
+    return git(repo, "commit-tree", tree, "-m", "hostile")
+
+
+@pytest.mark.parametrize("layout", ["file", "directory"])
+def test_a_base_never_writes_through_a_link_outside_its_copy(
+    repo: Path, tmp_path: Path, layout: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if layout == "file":  # a link x -> outside/pwned, then a file x
+        entries = [("120000", "x", str(outside / "pwned")), ("100644", "x", "evil\n")]
+    else:  # a link d -> outside, then a directory d holding pwned
+        sha = git(repo, "hash-object", "-w", "--stdin", input="evil\n")
+        subtree = git(repo, "mktree", input=f"100644 blob {sha}\tpwned\n")
+        entries = [("120000", "d", str(outside)), ("040000", "d", subtree)]
+    ref = _hostile_commit(repo, entries)
+    with pytest.raises(GitError, match="cannot be copied"):
+        write_tree(find_revision(repo, ref), tmp_path / "out")
+    assert list(outside.iterdir()) == []
