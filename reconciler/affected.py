@@ -69,7 +69,8 @@ class BaseDiff:
     released: tuple[LoadedDocument, ...]
     documents: int  # working-tree documents compared
     full: str | None = None
-    problems: tuple[str, ...] = field(default=(), compare=False)  # base files that did not load
+    # the working-tree names of base files that did not load (in full or in part)
+    problems: tuple[str, ...] = field(default=(), compare=False)
 
     def is_changed(self, doc: LoadedDocument) -> bool:
         return self.full is not None or identity(doc) in self.changed
@@ -210,9 +211,18 @@ def _load_base(
         return [], []
     loader = ManifestLoader(present, variables=variables, root=root)
     documents = [doc for loaded in loader for doc in loaded]
-    problems = [d.render() for d in loader.finish()]
     top = revision.toplevel.resolve()
+
+    def named(path: str) -> str:
+        inside = Path(os.path.abspath(path)).relative_to(tree)
+        return os.path.relpath(top / inside)
+
+    problems = []
+    for problem in loader.finish():
+        try:
+            problems.append(named(problem.path))
+        except ValueError:  # a problem outside the base's copy (none is known)
+            continue
     for doc in documents:
-        inside = Path(os.path.abspath(doc.path)).relative_to(tree)
-        doc.path = os.path.relpath(top / inside)
-    return documents, problems
+        doc.path = named(doc.path)
+    return documents, sorted(set(problems))

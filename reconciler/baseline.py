@@ -107,6 +107,8 @@ class Baseline:
             if head is None or not plan.readable:
                 continue
             base = _base_for(head, self.names, diff, by_name, by_ref)
+            if base is None and head.source.path in diff.problems:
+                continue  # its file did not load at the base: whose change it is, is unknown
             planned[ref] = label_target(plan, head, base)
         released_refs = {
             target.ref: target
@@ -117,6 +119,15 @@ class Baseline:
         }
         released = await all_or_nothing(*(_released(client, t) for t in released_refs.values()))
         return self.info(), tuple(sorted(released, key=lambda r: (r.targetGroupId, r.targetId)))
+
+    def warnings(self) -> tuple[str, ...]:
+        """One per manifest file that did not load at the base: its documents count as new."""
+        assert self.diff is not None
+        return tuple(
+            f"{name} did not load at {self.ref}: its documents are planned as changed, and "
+            "their changes carry no origin (whose change each is, is unknown)"
+            for name in self.diff.problems
+        )
 
     def info(self) -> BaseInfo:
         diff = self.diff

@@ -160,8 +160,11 @@ async def make_run_plan(
         channels=resolver.channel_names,
         contract=contract,
     )
-    if based is not None:
-        plan = plan.model_copy(update={"base": based[0], "released": based[1]})
+    if based is not None and baseline is not None:
+        warnings = (*baseline.warnings(), *plan.warnings)
+        plan = plan.model_copy(
+            update={"base": based[0], "released": based[1], "warnings": warnings}
+        )
     return plan
 
 

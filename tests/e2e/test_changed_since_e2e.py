@@ -392,3 +392,27 @@ def test_a_change_to_a_text_the_server_stored_normalised_is_this_change_not_a_co
         c for t in json.loads(out)["targets"] for c in t["changes"] if c["action"] != "noop"
     ]
     assert change["origin"] == {"messageTemplate": "change"}
+
+
+def test_a_file_that_did_not_load_at_the_base_says_so_and_labels_nothing(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, _ = demo
+    path = repo / "manifests" / "spring-sprint.yaml"
+    good = path.read_text()
+    path.write_text(good.replace("offsetDays: 3", "offsetDays: three", 1))
+    assert "offsetDays: three" in path.read_text()
+    broken = commit(repo, "a base whose file does not load")
+    path.write_text(good)  # the pull request repairs it
+    row = _start_email(server)
+    server.store.edit_communication(row["id"], subject_template="Edited in the UI", actor=JANE)
+    code, out, err = cli("plan", "--changed-since", broken, "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert (
+        f"manifests/spring-sprint.yaml did not load at {broken}: its documents are planned as "
+        "changed, and their changes carry no origin"
+    ) in document["warnings"][0]
+    (change,) = [c for t in document["targets"] for c in t["changes"] if c["action"] != "noop"]
+    assert change["fields"] == ["subjectTemplate"]
+    assert "origin" not in change  # not "change": the UI edit is not this pull request's
