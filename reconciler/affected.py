@@ -98,7 +98,7 @@ def changed_since(
     head_config = _config(settings.config_path)
     with tempfile.TemporaryDirectory(prefix="reconciler-base-") as scratch:
         tree = Path(scratch)
-        write_tree(revision, tree)
+        write_tree(revision, tree, _scope(settings, paths, revision))
         base_config, full = _base_config(settings, revision, tree, head_config)
         variables = settings.env.vars
         if base_config is not None and settings.environment in base_config.environments:
@@ -184,6 +184,22 @@ def _differences(old: object, new: object, at: str = "", limit: int = 3) -> list
                 return found[:limit]
         return found
     return [] if old == new else [at or "(top)"]
+
+
+def _scope(settings: Settings, paths: Sequence[str], revision: Revision) -> list[str]:
+    """What of the repository a run reads: the configuration's directory (templates are read
+    only from inside it) and any path given outside it; empty when that is everything."""
+    top = revision.toplevel.resolve()
+    scope = []
+    for path in (settings.root, *map(Path, paths)):
+        try:
+            inside = Path(os.path.abspath(path)).resolve().relative_to(top)
+        except ValueError:
+            continue
+        if inside == Path():
+            return []
+        scope.append(inside.as_posix())
+    return sorted(set(scope))
 
 
 def _at_base(path: Path, revision: Revision, tree: Path) -> Path | None:

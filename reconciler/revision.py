@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,15 +71,20 @@ def find_revision(directory: Path, ref: str) -> Revision:
     )
 
 
-def write_tree(revision: Revision, into: Path) -> None:
-    """Every file of ``revision`` under ``into`` (links as links, submodules left out).
+def write_tree(revision: Revision, into: Path, under: Sequence[str] = ()) -> None:
+    """Every file of ``revision`` under ``into`` (links as links, submodules left out); with
+    ``under`` (paths from the top of the repository), only the files below those paths: the
+    rest of a large repository is neither read nor copied (in a partial clone its blobs may
+    not even be there).
 
     Files first, links last, and nothing is written over what exists: a commit whose tree
     holds two entries of one name (``git mktree`` makes them; a case-insensitive file system
     makes them of ``A`` and ``a``) can never have a file written through a link, out of
     ``into``. Such a commit is one ``GitError``.
     """
-    listing = _git(revision.toplevel, "ls-tree", "-r", "-z", "-l", "--full-tree", revision.commit)
+    listing = _git(
+        revision.toplevel, "ls-tree", "-r", "-z", "-l", "--full-tree", revision.commit, "--", *under
+    )
     files: list[tuple[str, Path, int]] = []  # (blob, where, size)
     links: list[tuple[str, Path]] = []
     for entry in listing.stdout.split("\0"):
@@ -169,7 +175,11 @@ def _run(
     environment = {k: v for k, v in os.environ.items() if k not in _LOCATING}
     # Never the network: a partial clone must not fetch a missing object on its own.
     environment.update(
-        LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", GIT_NO_LAZY_FETCH="1"
+        LC_ALL="C",
+        GIT_OPTIONAL_LOCKS="0",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_NO_LAZY_FETCH="1",
+        GIT_LITERAL_PATHSPECS="1",  # a path is a path: no glob or magic in a directory's name
     )
     try:
         done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
