@@ -14,6 +14,7 @@ size, so loading reports them as too large, as it would in the working tree.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -53,6 +54,12 @@ def find_revision(directory: Path, ref: str) -> Revision:
             raise GitError(
                 f"--changed-since/--base {ref}: {directory} is not in a git repository; run in a "
                 f"clone of the manifests repository ({CHECKOUT_HINT})"
+            )
+        owned = re.search(r"dubious ownership in repository at '([^'\n]*)'", found.stderr)
+        if owned:
+            raise GitError(
+                f"git refuses the repository at {owned[1]}: it belongs to another user; if it "
+                f"is yours, mark it safe (git config --global --add safe.directory {owned[1]})"
             )
         raise GitError(f"git cannot read the repository at {directory}: {_first(found.stderr)}")
     toplevel = Path(found.stdout.strip())

@@ -82,6 +82,22 @@ def test_outside_a_repository_is_one_clear_error(tmp_path: Path) -> None:
     assert "fetch-depth: 0" in caught.value.message
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs to give the repository to another user")
+def test_a_repository_of_another_user_names_the_safe_directory_fix(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(repo)
+    monkeypatch.setenv("HOME", str(repo.parent))  # no safe.directory of the machine's user
+    for path in (repo, *repo.rglob("*")):
+        os.lchown(path, 65534, 65534)
+    with pytest.raises(GitError) as caught:
+        find_revision(repo, "main")
+    message = caught.value.message
+    assert "belongs to another user" in message
+    assert f"git config --global --add safe.directory {repo}" in message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize("ref", ["", "--output=/tmp/x", "a\nb"])
 def test_a_ref_that_is_no_ref_is_refused_before_git_runs(repo: Path, ref: str) -> None:
     with pytest.raises(GitError, match="is not a git ref"):
