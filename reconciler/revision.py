@@ -208,5 +208,9 @@ def _run(
 
 
 def _first(stderr: str) -> str:
+    """git's message: its first error line, else its first line (warnings and hints come
+    before the error they explain)."""
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return lines[0].removeprefix("fatal: ") if lines else "no message"
+    errors = [line for line in lines if line.startswith(("fatal: ", "error: "))]
+    first = (errors or lines or ["no message"])[0]
+    return first.removeprefix("fatal: ").removeprefix("error: ")

@@ -143,3 +143,19 @@ def test_a_base_never_writes_through_a_link_outside_its_copy(
     with pytest.raises(GitError, match="cannot be copied"):
         write_tree(find_revision(repo, ref), tmp_path / "out")
     assert list(outside.iterdir()) == []
+
+
+def test_a_git_failure_shows_the_error_not_the_warning_before_it(
+    repo: Path, tmp_path: Path
+) -> None:
+    (repo / "manifests" / "a.yaml").write_text("old\n")
+    git(repo, "config", "uploadpack.allowFilter", "true")
+    base = commit(repo, "base")
+    (repo / "manifests" / "a.yaml").write_text("new\n")
+    commit(repo, "head")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{repo}", str(clone))
+    with pytest.raises(GitError) as caught:  # the base's blob is not in this partial clone
+        write_tree(find_revision(clone, base), tmp_path / "out")
+    assert caught.value.message.startswith("git ls-tree failed: could not fetch ")
+    assert "warning" not in caught.value.message
