@@ -19,7 +19,7 @@ from reconciler.affected import BaseDiff, Identity, changed_since, identity
 from reconciler.api.wire import Communication
 from reconciler.config import Settings
 from reconciler.desired import DesiredTarget
-from reconciler.errors import ApiError, AuthError, PermissionDenied, UsageError
+from reconciler.errors import ApiError, AuthError, UsageError
 from reconciler.manifests import LoadedDocument
 from reconciler.plan import BaseInfo, ReleasedTarget, TargetPlan
 from reconciler.provenance import label_target
@@ -165,7 +165,9 @@ def _base_for(
 
 
 async def _released(client: CommunicationReader, target: DesiredTarget) -> ReleasedTarget:
-    """A released target, read once to count the active communications it leaves live."""
+    """A released target, read once to count the active communications it leaves live. Only
+    an authentication failure stops the run: a 403 on a target the run no longer manages (a
+    grant withdrawn, maybe why its document went) is that target's note, as a 500 is."""
     common = {
         "targetGroupId": target.targetGroupId,
         "targetId": target.targetId,
@@ -174,7 +176,7 @@ async def _released(client: CommunicationReader, target: DesiredTarget) -> Relea
     }
     try:
         live = await client.get_communications(*target.ref)
-    except (AuthError, PermissionDenied):
+    except AuthError:
         raise
     except ApiError as exc:
         return ReleasedTarget(**common, readable=False, error=exc.message)

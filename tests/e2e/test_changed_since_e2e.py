@@ -4,14 +4,17 @@ changes, deleted documents release their targets, and every change says whose it
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.sandbox import SandboxServer
+from reconciler.sandbox.faults import Fault
 from reconciler.sandbox.seed import EMAIL
-from tests.support.cli import Run
+from tests.support import ROOT
+from tests.support.cli import PASSWORD, USERNAME, Run, write_config
 from tests.support.gitrepo import (
     SHARED,
     commit,
@@ -416,3 +419,26 @@ def test_a_file_that_did_not_load_at_the_base_says_so_and_labels_nothing(
     (change,) = [c for t in document["targets"] for c in t["changes"] if c["action"] != "noop"]
     assert change["fields"] == ["subjectTemplate"]
     assert "origin" not in change  # not "change": the UI edit is not this pull request's
+
+
+def test_a_released_target_refused_with_403_is_a_note_not_a_failed_plan(
+    tmp_path: Path, sandbox_factory: Any, cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brunch = "/v3/targetGroups/2170/targets/2402/communications"
+    server = sandbox_factory(path_faults={brunch: Fault.FORBIDDEN})
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "manifests", repo / "manifests")
+    write_config(repo, server.url)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("CAPILLARY_USERNAME", USERNAME)
+    monkeypatch.setenv("CAPILLARY_PASSWORD", PASSWORD)
+    init(repo)
+    base = commit(repo)
+    (repo / "manifests" / "summer-streak.yaml").unlink()  # its targets are no longer managed
+    code, out, err = cli("plan", "--changed-since", base, "--format", "json")
+    assert code == 0, err
+    released = {t["targetId"]: t for t in json.loads(out)["released"]}
+    assert released[2401]["readable"] is True
+    assert released[2402]["readable"] is False
+    assert "HTTP 403" in released[2402]["error"]
+    assert writes(server.store.request_log()) == []
