@@ -10,7 +10,8 @@ interpolation); a document whose target changed is one released and one new.
 The desired state is what a plan writes: ``prune`` and the communications (as written, channel
 names unresolved, templates as text), in any order. ``metadata`` (name, labels) is not part of
 it. A change to ``reconciler.yaml`` outside the environments' ``vars`` makes every document
-changed (``BaseDiff.full`` says why). Sends no request; raises ``GitError`` before any work
+changed (``BaseDiff.full`` says why), as does a change to the environment's committed API
+contract (``.reconciler/contract-<environment>.json``). Sends no request; raises ``GitError`` before any work
 when the base cannot be read.
 """
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.config import ConfigFile, Settings, load_config
+from reconciler.contract import contract_path, read_contract_file
 from reconciler.errors import ReconcilerError
 from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.revision import Revision, find_revision, write_tree
@@ -100,6 +102,7 @@ def changed_since(
         tree = Path(scratch)
         write_tree(revision, tree, _scope(settings, paths, revision))
         base_config, full = _base_config(settings, revision, tree, head_config)
+        full = full or _contract_change(settings, revision, tree)
         variables = settings.env.vars
         if base_config is not None and settings.environment in base_config.environments:
             variables = base_config.environments[settings.environment].vars
@@ -165,6 +168,22 @@ def _base_config(
     if differing:
         return base, f"{shown} changed since {revision.ref} outside vars ({', '.join(differing)})"
     return base, None
+
+
+def _contract_change(settings: Settings, revision: Revision, tree: Path) -> str | None:
+    """Why the run is a full one when the environment's committed API contract (what
+    ``probe`` proved, read by every plan) differs at the base; None when it does not."""
+    head_path = contract_path(settings.root, settings.environment)
+    base_path = _at_base(head_path, revision, tree)
+    shown = os.path.relpath(head_path, settings.root)
+    try:
+        head = read_contract_file(head_path)
+        base = read_contract_file(base_path) if base_path is not None else None
+    except ReconcilerError:
+        return f"{shown} at {revision.ref} cannot be read"
+    if (head and head.contract) != (base and base.contract):
+        return f"{shown} changed since {revision.ref}"
+    return None
 
 
 def _without_vars(config: ConfigFile) -> dict[str, object]:

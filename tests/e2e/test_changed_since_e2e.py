@@ -15,6 +15,7 @@ from reconciler.sandbox.faults import Fault
 from reconciler.sandbox.seed import EMAIL
 from tests.support import ROOT
 from tests.support.cli import PASSWORD, USERNAME, Run, write_config
+from tests.support.contracts import write_contract
 from tests.support.gitrepo import (
     SHARED,
     commit,
@@ -442,3 +443,23 @@ def test_a_released_target_refused_with_403_is_a_note_not_a_failed_plan(
     assert released[2402]["readable"] is False
     assert "HTTP 403" in released[2402]["error"]
     assert writes(server.store.request_log()) == []
+
+
+def test_a_changed_contract_file_is_a_full_plan_that_says_so(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    write_contract(repo, {"upsert": "replace"}, endpoint=server.url)  # probed again, differently
+    server.store.clear_request_log()
+    code, out, err = cli("plan", "--changed-since", base)
+    assert code == 0, err
+    assert out.startswith(
+        f"Full plan: .reconciler/contract-test.json changed since {base}; every document was "
+        "planned."
+    ), out
+    assert len(reads_of_communications(server.store.request_log())) == 5
+    commit(repo, "the new contract")
+    code, out, err = cli("plan", "--changed-since", "HEAD")
+    assert code == 0, err
+    assert out.startswith("Changed since HEAD"), out
+    assert "0 of 5 documents planned" in out
