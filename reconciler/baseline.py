@@ -43,6 +43,8 @@ class Baseline:
     selected_documents: int = 0
     names: dict[str, Identity] = field(default_factory=dict)  # head name -> identity
     heads: dict[tuple[int, int], DesiredTarget] = field(default_factory=dict)
+    # selected documents left out as unchanged: resolved only to find a target declared twice
+    unchanged: list[LoadedDocument] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -71,6 +73,7 @@ class Baseline:
         assert self.diff is not None
         self.selected_documents += 1
         if self.only_changed and not self.diff.is_changed(doc):
+            self.unchanged.append(doc)
             return False
         self.names[doc.model.metadata.name] = identity(doc)
         return True

@@ -134,6 +134,8 @@ async def make_run_plan(
         batches = [failures.watch(resolve_batch(documents)) for documents in files]
         del files
         await failures.wait(batches, also=workers)
+        if baseline is not None:  # a changed document may declare an unchanged one's target
+            await resolver.declare(baseline.unchanged)
         resolver.check()
         for _ in workers:
             queue.put_nowait(None)

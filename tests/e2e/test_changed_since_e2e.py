@@ -463,3 +463,26 @@ def test_a_changed_contract_file_is_a_full_plan_that_says_so(
     assert code == 0, err
     assert out.startswith("Changed since HEAD"), out
     assert "0 of 5 documents planned" in out
+
+
+def test_a_new_document_for_a_target_an_unchanged_one_declares_fails_as_a_full_plan_does(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    """`target: 2318` and spring-sprint's `target: "Five Store Visits"` are one target: the
+    full plan refuses it, so must the pull request's plan (its apply would deactivate the
+    other document's communications)."""
+    repo, server, base = demo
+    (repo / "manifests" / "again.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: TargetCommunications\nmetadata: {name: again}\n"
+        "target: {targetGroup: 2163, target: 2318}\ncommunications: []\n"
+    )
+    full = cli("plan")
+    assert full[0] == 1
+    assert "target 2318 of group 2163 is already declared by" in full[2]
+    server.store.clear_request_log()
+    for argv in (("plan",), ("apply", "--auto-approve")):
+        code, out, err = cli(*argv, "--changed-since", base)
+        assert code == 1, (argv, out)
+        assert err.count("error: ") == 1
+        assert "target 2318 of group 2163 is already declared by" in err
+    assert writes(server.store.request_log()) == []
