@@ -10,6 +10,7 @@ dependency installation step is left out (it would reach PyPI).
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -105,7 +106,7 @@ def test_plan_workflow_plans_only_what_the_pull_request_changes(repo: Path) -> N
     runner.expressions[BASE_EXPRESSION] = base
     plan = only(runner.run_job("plan", "plan"))
     assert plan.code == 0, plan.stderr
-    comment = (repo / "plan.md").read_text(encoding="utf-8")
+    comment = html.unescape((repo / "plan.md").read_text(encoding="utf-8"))
     assert f"Changed since {base} ({base[:12]}): 1 of 5 documents planned" in comment
     saved = json.loads((repo / "plan.json").read_text())
     assert [t["targetId"] for t in saved["targets"]] == [2317]

@@ -9,6 +9,7 @@ came from a template.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 
@@ -286,4 +287,22 @@ def test_live_edits_and_conflicts_come_first_under_a_warning() -> None:
     assert "Jane Doe" in block[3]
     assert '+       subjectTemplate: "New"  # this change' in comment
     assert "> [!NOTE]" in comment
+    assert_well_formed(comment)
+
+
+def test_the_base_line_is_untrusted_text_a_pull_request_wrote() -> None:
+    """The full-plan reason names reconciler.yaml keys, which the pull request writes: they
+    must not mention, link or render in the comment."""
+    from tests.support.render import labelled_plan
+
+    plan = labelled_plan()
+    assert plan.base is not None
+    full = "reconciler.yaml changed since main outside vars (environments.@acme/ops <b>x</b>)"
+    based = plan.model_copy(
+        update={"base": plan.base.model_copy(update={"changedSince": True, "full": full})}
+    )
+    comment = render_markdown(based)
+    assert "Full plan: reconciler.yaml changed since main" in html.unescape(comment)
+    assert "@acme" not in comment
+    assert "<b>" not in comment
     assert_well_formed(comment)
