@@ -10,7 +10,8 @@ interpolation); a document whose target changed is one released and one new.
 The desired state is what a plan writes: ``prune`` and the communications (as written, channel
 names unresolved, templates as text), in any order. ``metadata`` (name, labels) is not part of
 it. A change to ``reconciler.yaml`` outside the environments' ``vars`` makes every document
-changed (``BaseDiff.full`` says why). Sends no request; raises ``GitError`` before any work
+changed (``BaseDiff.full`` says why), as does a change to the environment's committed API
+contract (``.reconciler/contract-<environment>.json``). Sends no request; raises ``GitError`` before any work
 when the base cannot be read.
 """
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.config import ConfigFile, Settings, load_config
+from reconciler.contract import contract_path, read_contract_file
 from reconciler.errors import ReconcilerError
 from reconciler.manifests import LoadedDocument, ManifestLoader
 from reconciler.revision import Revision, find_revision, write_tree
@@ -59,7 +61,8 @@ class BaseDiff:
     ``changed``: identities of working-tree documents whose desired state differs from the
     base (new documents included). ``base``: every base document by identity (their ``path``
     is the working tree's name for the file). ``released``: base documents whose target no
-    working-tree document declares. ``full``: why every document counts as changed, or None.
+    working-tree document declares (in ``paths`` or anywhere in the configuration's
+    manifests). ``full``: why every document counts as changed, or None.
     """
 
     revision: Revision
@@ -68,7 +71,8 @@ class BaseDiff:
     released: tuple[LoadedDocument, ...]
     documents: int  # working-tree documents compared
     full: str | None = None
-    problems: tuple[str, ...] = field(default=(), compare=False)  # base files that did not load
+    # the working-tree names of base files that did not load (in full or in part)
+    problems: tuple[str, ...] = field(default=(), compare=False)
 
     def is_changed(self, doc: LoadedDocument) -> bool:
         return self.full is not None or identity(doc) in self.changed
@@ -96,8 +100,9 @@ def changed_since(
     head_config = _config(settings.config_path)
     with tempfile.TemporaryDirectory(prefix="reconciler-base-") as scratch:
         tree = Path(scratch)
-        write_tree(revision, tree)
+        write_tree(revision, tree, _scope(settings, paths, revision))
         base_config, full = _base_config(settings, revision, tree, head_config)
+        full = full or _contract_change(settings, revision, tree)
         variables = settings.env.vars
         if base_config is not None and settings.environment in base_config.environments:
             variables = base_config.environments[settings.environment].vars
@@ -111,6 +116,10 @@ def changed_since(
         if key not in base or desired_state(base[key]) != desired_state(doc)
     )
     released = tuple(doc for key, doc in base.items() if key not in heads)
+    if released and paths != tuple(settings.manifests):
+        # Given paths are not every manifest: a document may have moved to another file.
+        declared = _declared(settings, paths)
+        released = tuple(doc for doc in released if identity(doc) not in declared)
     return BaseDiff(revision, changed, base, released, len(heads), full, tuple(problems))
 
 
@@ -123,6 +132,16 @@ def _load_head(settings: Settings, paths: Sequence[str]) -> list[LoadedDocument]
     if problems:
         raise ValidationFailed(problems)
     return documents
+
+
+def _declared(settings: Settings, paths: Sequence[str]) -> set[Identity]:
+    """The targets every working-tree document of the configuration's manifests and of
+    ``paths`` declares, as written; files that do not load declare nothing."""
+    everywhere = list(dict.fromkeys([*settings.manifests, *paths]))
+    loader = ManifestLoader(everywhere, variables=settings.env.vars, root=settings.root)
+    found = {identity(doc) for loaded in loader for doc in loaded}
+    loader.finish()
+    return found
 
 
 def _config(path: Path | None) -> ConfigFile:
@@ -151,6 +170,22 @@ def _base_config(
     return base, None
 
 
+def _contract_change(settings: Settings, revision: Revision, tree: Path) -> str | None:
+    """Why the run is a full one when the environment's committed API contract (what
+    ``probe`` proved, read by every plan) differs at the base; None when it does not."""
+    head_path = contract_path(settings.root, settings.environment)
+    base_path = _at_base(head_path, revision, tree)
+    shown = os.path.relpath(head_path, settings.root)
+    try:
+        head = read_contract_file(head_path)
+        base = read_contract_file(base_path) if base_path is not None else None
+    except ReconcilerError:
+        return f"{shown} at {revision.ref} cannot be read"
+    if (head and head.contract) != (base and base.contract):
+        return f"{shown} changed since {revision.ref}"
+    return None
+
+
 def _without_vars(config: ConfigFile) -> dict[str, object]:
     document = config.model_dump(mode="json")
     for environment in document["environments"].values():
@@ -168,6 +203,22 @@ def _differences(old: object, new: object, at: str = "", limit: int = 3) -> list
                 return found[:limit]
         return found
     return [] if old == new else [at or "(top)"]
+
+
+def _scope(settings: Settings, paths: Sequence[str], revision: Revision) -> list[str]:
+    """What of the repository a run reads: the configuration's directory (templates are read
+    only from inside it) and any path given outside it; empty when that is everything."""
+    top = revision.toplevel.resolve()
+    scope = []
+    for path in (settings.root, *map(Path, paths)):
+        try:
+            inside = Path(os.path.abspath(path)).resolve().relative_to(top)
+        except ValueError:
+            continue
+        if inside == Path():
+            return []
+        scope.append(inside.as_posix())
+    return sorted(set(scope))
 
 
 def _at_base(path: Path, revision: Revision, tree: Path) -> Path | None:
@@ -195,9 +246,18 @@ def _load_base(
         return [], []
     loader = ManifestLoader(present, variables=variables, root=root)
     documents = [doc for loaded in loader for doc in loaded]
-    problems = [d.render() for d in loader.finish()]
     top = revision.toplevel.resolve()
+
+    def named(path: str) -> str:
+        inside = Path(os.path.abspath(path)).relative_to(tree)
+        return os.path.relpath(top / inside)
+
+    problems = []
+    for problem in loader.finish():
+        try:
+            problems.append(named(problem.path))
+        except ValueError:  # a problem outside the base's copy (none is known)
+            continue
     for doc in documents:
-        inside = Path(os.path.abspath(doc.path)).relative_to(tree)
-        doc.path = os.path.relpath(top / inside)
-    return documents, problems
+        doc.path = named(doc.path)
+    return documents, sorted(set(problems))

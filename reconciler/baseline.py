@@ -19,7 +19,7 @@ from reconciler.affected import BaseDiff, Identity, changed_since, identity
 from reconciler.api.wire import Communication
 from reconciler.config import Settings
 from reconciler.desired import DesiredTarget
-from reconciler.errors import ApiError, AuthError, PermissionDenied, UsageError
+from reconciler.errors import ApiError, AuthError, UsageError
 from reconciler.manifests import LoadedDocument
 from reconciler.plan import BaseInfo, ReleasedTarget, TargetPlan
 from reconciler.provenance import label_target
@@ -43,6 +43,8 @@ class Baseline:
     selected_documents: int = 0
     names: dict[str, Identity] = field(default_factory=dict)  # head name -> identity
     heads: dict[tuple[int, int], DesiredTarget] = field(default_factory=dict)
+    # selected documents left out as unchanged: resolved only to find a target declared twice
+    unchanged: list[LoadedDocument] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -71,6 +73,7 @@ class Baseline:
         assert self.diff is not None
         self.selected_documents += 1
         if self.only_changed and not self.diff.is_changed(doc):
+            self.unchanged.append(doc)
             return False
         self.names[doc.model.metadata.name] = identity(doc)
         return True
@@ -107,6 +110,8 @@ class Baseline:
             if head is None or not plan.readable:
                 continue
             base = _base_for(head, self.names, diff, by_name, by_ref)
+            if base is None and head.source.path in diff.problems:
+                continue  # its file did not load at the base: whose change it is, is unknown
             planned[ref] = label_target(plan, head, base)
         released_refs = {
             target.ref: target
@@ -117,6 +122,15 @@ class Baseline:
         }
         released = await all_or_nothing(*(_released(client, t) for t in released_refs.values()))
         return self.info(), tuple(sorted(released, key=lambda r: (r.targetGroupId, r.targetId)))
+
+    def warnings(self) -> tuple[str, ...]:
+        """One per manifest file that did not load at the base: its documents count as new."""
+        assert self.diff is not None
+        return tuple(
+            f"{name} did not load at {self.ref}: its documents are planned as changed, and "
+            "their changes carry no origin (whose change each is, is unknown)"
+            for name in self.diff.problems
+        )
 
     def info(self) -> BaseInfo:
         diff = self.diff
@@ -154,7 +168,9 @@ def _base_for(
 
 
 async def _released(client: CommunicationReader, target: DesiredTarget) -> ReleasedTarget:
-    """A released target, read once to count the active communications it leaves live."""
+    """A released target, read once to count the active communications it leaves live. Only
+    an authentication failure stops the run: a 403 on a target the run no longer manages (a
+    grant withdrawn, maybe why its document went) is that target's note, as a 500 is."""
     common = {
         "targetGroupId": target.targetGroupId,
         "targetId": target.targetId,
@@ -163,7 +179,7 @@ async def _released(client: CommunicationReader, target: DesiredTarget) -> Relea
     }
     try:
         live = await client.get_communications(*target.ref)
-    except (AuthError, PermissionDenied):
+    except AuthError:
         raise
     except ApiError as exc:
         return ReleasedTarget(**common, readable=False, error=exc.message)

@@ -161,6 +161,8 @@ async def make_run_plan(
         anything = any(files)
         del files
         await failures.wait(batches, also=workers)
+        if baseline is not None:  # a changed document may declare an unchanged one's target
+            await resolver.declare(baseline.unchanged)
         resolver.check()
         if selection.target_group is not None and anything and not resolved:
             raise UsageError(no_group_match(selection.target_group, declared))
@@ -189,8 +191,11 @@ async def make_run_plan(
         channels=resolver.channel_names,
         contract=contract,
     )
-    if based is not None:
-        plan = plan.model_copy(update={"base": based[0], "released": based[1]})
+    if based is not None and baseline is not None:
+        warnings = (*baseline.warnings(), *plan.warnings)
+        plan = plan.model_copy(
+            update={"base": based[0], "released": based[1], "warnings": warnings}
+        )
     return plan
 
 

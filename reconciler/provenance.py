@@ -20,22 +20,38 @@ from typing import cast
 from reconciler.assumptions import COMPARED_FIELDS
 from reconciler.desired import DesiredCommunication, DesiredTarget
 from reconciler.plan import REASON_DUPLICATE, Change, FieldName, Origin, TargetPlan, Value
+from reconciler.textnorm import TEXT_FIELDS, explain
 
 _ABSENT: dict[str, Value] = {"active": False}  # a key with no live row: nothing active there
 
 
-def field_origin(base: Value | None, head: Value | None, live: Value | None) -> Origin | None:
+def field_origin(
+    base: Value | None, head: Value | None, live: Value | None, *, text: bool = False
+) -> Origin | None:
     """The label of one field from its base, head and live values (None: all three agree).
 
-    Values are equal only with the same type: ``True`` is not ``1``.
+    Values are equal only with the same type: ``True`` is not ``1``. For a ``text`` field, a
+    live value that is a desired one after a server's normalisation (``textnorm``: CRLF to LF,
+    trailing whitespace removed, ...) equals it, as the planner counts it unchanged.
     """
-    if _same(base, head) and _same(head, live):
+
+    def stored(desired: Value | None) -> bool:
+        if _same(desired, live):
+            return True
+        return (
+            text
+            and isinstance(desired, str)
+            and isinstance(live, str)
+            and bool(explain(desired, live))
+        )
+
+    if _same(base, head) and stored(head):
         return None
     if _same(base, head):
         return "live-edit"
-    if _same(head, live):
+    if stored(head):
         return "already-live"
-    if _same(base, live):
+    if stored(base):
         return "change"
     return "conflict"
 
@@ -73,7 +89,7 @@ def _origins(
             base_value = live_value  # no base document: the head's change is all its own
         else:
             base_value = _desired(bases.get(key), name, live_value, prune=prunes[1])
-        label = field_origin(base_value, head_value, live_value)
+        label = field_origin(base_value, head_value, live_value, text=name in TEXT_FIELDS)
         if name in change.fields and change.is_write:
             found[name] = label or "change"
         elif label == "already-live" and wanted is not None:

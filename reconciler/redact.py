@@ -73,6 +73,12 @@ _SHAPED = re.compile(
     """
 )
 
+# Credentials in a URL's user part (``https://user:token@host``, ``https://token@host``): the
+# password, or a user part alone (often a token, as git hosts take one), is masked.
+_URL_USERINFO = re.compile(
+    r"(?i)(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^/\s@:?#]*)(?P<password>:[^/\s@?#]*)?@"
+)
+
 _lock = threading.Lock()
 # The registered secrets; their forms and pieces are derived (and cached) from this set.
 _secrets: set[str] = set()
@@ -126,9 +132,16 @@ def scrub(text: str) -> str:
         index = _index()
         if index.longest:
             text = _mask_known(text, index)
-        return _SHAPED.sub(_mask_shaped, text)
+        text = _SHAPED.sub(_mask_shaped, text)
+        return _URL_USERINFO.sub(_mask_userinfo, text)
     except Exception:  # a scrubber that raises would hide the real error
         return "<message withheld: could not be scrubbed>"
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    if match["password"] is None:
+        return f"{match['scheme']}{MASK}@"
+    return f"{match['scheme']}{match['user']}:{MASK}@"
 
 
 def scrub_head(data: bytes, size: int) -> str:

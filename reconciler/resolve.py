@@ -229,6 +229,29 @@ class Resolver:
             )
         return desired
 
+    async def declare(self, documents: Sequence[LoadedDocument]) -> None:
+        """Record the declarations of ``documents`` (the run's own, but not planned: unchanged
+        since a git base, issue 18) in the groups whose target lists were read already, so
+        ``check`` finds a target declared twice as a full run does. Sends no request; what
+        does not resolve is left out (no problem of its own)."""
+        if not documents or self._lists is None:
+            return
+        groups, _ = await self._lists
+        read = {
+            group_id: task.result()
+            for group_id, task in self._targets.items()
+            if task.done() and not task.cancelled() and task.exception() is None
+        }
+        orders = range(self._order, self._order + len(documents))
+        self._order += len(documents)
+        for order, doc in zip(orders, documents, strict=True):
+            group, _ = find(doc.model.target.targetGroup, groups, "target group")
+            if group is None or group.id not in read:
+                continue
+            target, _ = find(doc.model.target.target, read[group.id], "target")
+            if target is not None:
+                self._declare((group.id, target.id), order, doc)
+
     def _wanted_group(self, groups: Index) -> int | None:
         if self._group_filter is None:
             return None

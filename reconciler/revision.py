@@ -14,8 +14,10 @@ size, so loading reports them as too large, as it would in the working tree.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +55,12 @@ def find_revision(directory: Path, ref: str) -> Revision:
                 f"--changed-since/--base {ref}: {directory} is not in a git repository; run in a "
                 f"clone of the manifests repository ({CHECKOUT_HINT})"
             )
+        owned = re.search(r"dubious ownership in repository at '([^'\n]*)'", found.stderr)
+        if owned:
+            raise GitError(
+                f"git refuses the repository at {owned[1]}: it belongs to another user; if it "
+                f"is yours, mark it safe (git config --global --add safe.directory {owned[1]})"
+            )
         raise GitError(f"git cannot read the repository at {directory}: {_first(found.stderr)}")
     toplevel = Path(found.stdout.strip())
     named = _git(toplevel, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
@@ -70,10 +78,22 @@ def find_revision(directory: Path, ref: str) -> Revision:
     )
 
 
-def write_tree(revision: Revision, into: Path) -> None:
-    """Every file of ``revision`` under ``into`` (links as links, submodules left out)."""
-    listing = _git(revision.toplevel, "ls-tree", "-r", "-z", "-l", "--full-tree", revision.commit)
-    wanted: list[tuple[str, Path, bool]] = []  # (blob, where, is a link)
+def write_tree(revision: Revision, into: Path, under: Sequence[str] = ()) -> None:
+    """Every file of ``revision`` under ``into`` (links as links, submodules left out); with
+    ``under`` (paths from the top of the repository), only the files below those paths: the
+    rest of a large repository is neither read nor copied (in a partial clone its blobs may
+    not even be there).
+
+    Files first, links last, and nothing is written over what exists: a commit whose tree
+    holds two entries of one name (``git mktree`` makes them; a case-insensitive file system
+    makes them of ``A`` and ``a``) can never have a file written through a link, out of
+    ``into``. Such a commit is one ``GitError``.
+    """
+    listing = _git(
+        revision.toplevel, "ls-tree", "-r", "-z", "-l", "--full-tree", revision.commit, "--", *under
+    )
+    files: list[tuple[str, Path, int]] = []  # (blob, where, size)
+    links: list[tuple[str, Path]] = []
     for entry in listing.stdout.split("\0"):
         if not entry:
             continue
@@ -81,19 +101,48 @@ def write_tree(revision: Revision, into: Path) -> None:
         mode, kind, sha, size = meta.split()
         if kind != "blob" or ".." in Path(name).parts or mode not in {*_FILE_MODES, _LINK_MODE}:
             continue
-        path = into / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if mode in _FILE_MODES and int(size) > MAX_FILE_BYTES:
-            with open(path, "wb") as large:  # a sparse file of the blob's size, unread
-                large.truncate(int(size))
+        if mode == _LINK_MODE:
+            links.append((sha, into / name))
         else:
-            wanted.append((sha, path, mode == _LINK_MODE))
-    contents = _read_blobs(revision.toplevel, [sha for sha, _, _ in wanted])
-    for sha, path, link in wanted:
-        if link:
+            files.append((sha, into / name, int(size)))
+    small = [sha for sha, _, length in files if length <= MAX_FILE_BYTES]
+    contents = _read_blobs(revision.toplevel, [*small, *(sha for sha, _ in links)])
+    top = Path(os.path.realpath(into))
+    for sha, path, length in files:
+        _make_parent(path, into, top, revision)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW)
+        except OSError:
+            raise _conflicting(path, into, revision) from None
+        with open(descriptor, "wb") as out:
+            if length > MAX_FILE_BYTES:
+                out.truncate(length)  # a sparse file of the blob's size, unread
+            else:
+                out.write(contents[sha])
+    for sha, path in links:
+        _make_parent(path, into, top, revision)
+        try:
             os.symlink(os.fsdecode(contents[sha]), path)
-        else:
-            path.write_bytes(contents[sha])
+        except OSError:
+            raise _conflicting(path, into, revision) from None
+
+
+def _make_parent(path: Path, into: Path, top: Path, revision: Revision) -> None:
+    """``path``'s directory, made of real directories inside ``into`` only."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        raise _conflicting(path, into, revision) from None
+    if Path(os.path.realpath(path.parent)) != top / path.parent.relative_to(into):
+        raise _conflicting(path, into, revision)
+
+
+def _conflicting(path: Path, into: Path, revision: Revision) -> GitError:
+    name = path.relative_to(into).as_posix()
+    return GitError(
+        f"the files of git ref {revision.ref!r} ({revision.short}) cannot be copied: two "
+        f"entries are named {name!r} (or names this file system takes for one)"
+    )
 
 
 def _read_blobs(toplevel: Path, shas: list[str]) -> dict[str, bytes]:
@@ -133,7 +182,11 @@ def _run(
     environment = {k: v for k, v in os.environ.items() if k not in _LOCATING}
     # Never the network: a partial clone must not fetch a missing object on its own.
     environment.update(
-        LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", GIT_NO_LAZY_FETCH="1"
+        LC_ALL="C",
+        GIT_OPTIONAL_LOCKS="0",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_NO_LAZY_FETCH="1",
+        GIT_LITERAL_PATHSPECS="1",  # a path is a path: no glob or magic in a directory's name
     )
     try:
         done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
@@ -155,5 +208,9 @@ def _run(
 
 
 def _first(stderr: str) -> str:
+    """git's message: its first error line, else its first line (warnings and hints come
+    before the error they explain)."""
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return lines[0].removeprefix("fatal: ") if lines else "no message"
+    errors = [line for line in lines if line.startswith(("fatal: ", "error: "))]
+    first = (errors or lines or ["no message"])[0]
+    return first.removeprefix("fatal: ").removeprefix("error: ")

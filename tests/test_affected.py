@@ -3,13 +3,15 @@ interpolation and after following messageTemplateFile, offline."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from reconciler.affected import changed_since, identity
 from reconciler.config import select
-from tests.support.gitrepo import commit, init
+from tests.support.gitrepo import commit, git, init
 
 CONFIG = """\
 manifests: manifests/
@@ -147,3 +149,25 @@ def test_a_new_manifest_directory_has_no_base_documents(repo: Path) -> None:
     (repo / "more" / "c.yaml").write_text(doc("six", 6, "messageTemplate: hi"))
     diff = changed_since(select(), ["manifests", "more"], base)
     assert diff.changed == {("1", "6")}
+
+
+def test_in_a_monorepo_only_the_configurations_directory_is_read_at_the_base(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partial clone of a monorepo lacks the base's large blobs elsewhere; the base is read
+    all the same, as nothing outside the configuration's directory is read."""
+    mono = tmp_path / "mono"
+    (mono / "app").mkdir(parents=True)
+    repo.rename(mono / "loyalty")
+    shutil.rmtree(mono / "loyalty" / ".git")
+    (mono / "app" / "asset.bin").write_bytes(os.urandom(300_000))
+    init(mono)
+    git(mono, "config", "uploadpack.allowFilter", "true")
+    base = commit(mono, "base")
+    (mono / "app" / "asset.bin").unlink()
+    commit(mono, "head")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--filter=blob:limit=100k", f"file://{mono}", str(clone))
+    monkeypatch.chdir(clone / "loyalty")
+    (clone / "loyalty" / "templates" / "shared.html").write_text("<p>new</p>\n")
+    assert changed(clone / "loyalty", base) == {"one", "two"}

@@ -50,6 +50,25 @@ def test_every_equality_pattern_of_one_field_gets_its_label(
     assert field_origin(*triple) == TABLE[pattern]
 
 
+@pytest.mark.parametrize(
+    ("base", "head", "live", "label"),
+    [
+        ("Hi \n", "Bye\n", "Hi", "change"),  # live is the base as the server stored it
+        ("Hi", "Hi \r\n", "Hi", "already-live"),
+        ("Hi \n", "Hi \n", "Hi", None),
+        ("Hi", "Bye", "Ho", "conflict"),
+    ],
+)
+def test_a_live_text_the_server_normalised_equals_the_desired_one(
+    base: str, head: str, live: str, label: str | None
+) -> None:
+    assert field_origin(base, head, live, text=True) == label
+
+
+def test_only_text_fields_compare_normalised() -> None:
+    assert field_origin("Hi \n", "Bye\n", "Hi") == "conflict"
+
+
 def test_values_of_another_type_are_not_equal() -> None:
     assert field_origin(True, True, 1) == "live-edit"
     assert field_origin(0, 3, 3) == "already-live"

@@ -178,6 +178,16 @@ def test_a_secret_inside_a_base64_encoded_json_body_is_masked() -> None:
             "Authorization: *** (check the credentials)",
         ),
         ("CAPILLARY_PASSWORD is not set", "CAPILLARY_PASSWORD is not set"),
+        # credentials in a URL (a git remote given as a ref, an endpoint): issue 18 review
+        (
+            "ref 'https://bob:hunter2@example.com/x.git'",
+            f"ref 'https://bob:{MASK}@example.com/x.git'",
+        ),
+        ("git fetch https://ghp_abc123@github.com/o/r", f"git fetch https://{MASK}@github.com/o/r"),
+        (
+            "see https://example.com/a@b and mailto:x@y",
+            "see https://example.com/a@b and mailto:x@y",
+        ),
     ],
 )
 def test_credential_shaped_values_are_masked_in_error_text_even_unregistered(

@@ -263,7 +263,8 @@ def _head(plan: Plan, mode: Mode, limit: int, lint: Sequence[Diagnostic] = ()) -
 def _scope(plan: Plan, mode: Mode, limit: int) -> list[str]:
     """The git base's line and, for a plan, its live edits and conflicts first (issue 18)."""
     line = base_line(plan)
-    out = [f"{line}\n"] if line else []
+    # Its reason names reconciler.yaml keys, which a pull request writes: untrusted text.
+    out = [f"{code(line)}\n"] if line else []
     if mode != "plan":
         return out
     found = plan.origins("conflict", "live-edit")

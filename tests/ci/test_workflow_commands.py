@@ -10,6 +10,7 @@ dependency installation step is left out (it would reach PyPI).
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -117,7 +118,7 @@ def test_plan_workflow_plans_only_what_the_pull_request_changes(repo: Path) -> N
     runner.expressions[BASE_EXPRESSION] = base
     plan, preview, link = runner.run_job("plan", "plan")
     assert (plan.code, preview.code, link.code) == (0, 0, 0), plan.stderr + preview.stderr
-    comment = (repo / "plan.md").read_text(encoding="utf-8")
+    comment = html.unescape((repo / "plan.md").read_text(encoding="utf-8"))
     # The preview holds the changed target only.
     assert "**Message preview:** 4 communications in 1 target;" in comment
     assert f"Changed since {base} ({base[:12]}): 1 of 5 documents planned" in comment

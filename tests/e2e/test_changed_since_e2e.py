@@ -4,14 +4,18 @@ changes, deleted documents release their targets, and every change says whose it
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.sandbox import SandboxServer
+from reconciler.sandbox.faults import Fault
 from reconciler.sandbox.seed import EMAIL
-from tests.support.cli import Run
+from tests.support import ROOT
+from tests.support.cli import PASSWORD, USERNAME, Run, write_config
+from tests.support.contracts import write_contract
 from tests.support.gitrepo import (
     SHARED,
     commit,
@@ -336,3 +340,149 @@ def test_a_base_that_cannot_be_read_is_one_error_and_no_request(
     assert expected in lines[0]
     assert "fetch-depth: 0" in lines[0]
     assert sandbox.store.request_log() == []
+
+
+def test_a_ref_that_is_a_url_with_credentials_does_not_show_them(
+    workspace: Path, sandbox: SandboxServer, cli: Run
+) -> None:
+    init(workspace)
+    commit(workspace)
+    sandbox.store.clear_request_log()
+    code, out, err = cli("plan", "--changed-since", "https://bob:hunter2secret@example.com/x.git")
+    assert code == 1
+    assert err.startswith("error: unknown git ref 'https://bob:***@example.com/x.git'"), err
+    assert "hunter2" not in out + err
+    assert sandbox.store.request_log() == []
+
+
+def test_a_document_moved_to_a_file_outside_the_given_paths_is_not_released(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    path = repo / "manifests" / "summer-streak.yaml"
+    shopper, brunch = path.read_text().split("\n---\n")
+    path.write_text(shopper)
+    (repo / "manifests" / "brunch.yaml").write_text(brunch)
+    server.store.clear_request_log()
+    code, out, err = cli(
+        "plan", "manifests/summer-streak.yaml", "--changed-since", base, "--format", "json"
+    )
+    assert code == 0, err
+    document = json.loads(out)
+    assert "released" not in document  # brunch-club is still declared, in brunch.yaml
+    assert document["targets"] == []
+    assert reads_of_communications(server.store.request_log()) == []
+    # a document really deleted is still released when paths are given
+    (repo / "manifests" / "brunch.yaml").unlink()
+    code, out, err = cli(
+        "plan", "manifests/summer-streak.yaml", "--changed-since", base, "--format", "json"
+    )
+    assert code == 0, err
+    released = json.loads(out)["released"]
+    assert [(t["targetGroupId"], t["targetId"]) for t in released] == [(2170, 2402)]
+
+
+def test_a_change_to_a_text_the_server_stored_normalised_is_this_change_not_a_conflict(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    row = _start_email(server)  # a server that removes trailing whitespace stored it so
+    server.store.edit_communication(row["id"], message_template=row["messageTemplate"].rstrip())
+    assert cli("plan", "--base", base, "--detailed-exitcode")[0] == 0  # unchanged, as planned
+    _edit_manifest(repo, "Spend 500 before", "Spend 500 by")
+    code, out, err = cli("plan", "--changed-since", base, "--fail-on-conflict", "--format", "json")
+    assert code == 0, err
+    (change,) = [
+        c for t in json.loads(out)["targets"] for c in t["changes"] if c["action"] != "noop"
+    ]
+    assert change["origin"] == {"messageTemplate": "change"}
+
+
+def test_a_file_that_did_not_load_at_the_base_says_so_and_labels_nothing(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, _ = demo
+    path = repo / "manifests" / "spring-sprint.yaml"
+    good = path.read_text()
+    path.write_text(good.replace("offsetDays: 3", "offsetDays: three", 1))
+    assert "offsetDays: three" in path.read_text()
+    broken = commit(repo, "a base whose file does not load")
+    path.write_text(good)  # the pull request repairs it
+    row = _start_email(server)
+    server.store.edit_communication(row["id"], subject_template="Edited in the UI", actor=JANE)
+    code, out, err = cli("plan", "--changed-since", broken, "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert (
+        f"manifests/spring-sprint.yaml did not load at {broken}: its documents are planned as "
+        "changed, and their changes carry no origin"
+    ) in document["warnings"][0]
+    (change,) = [c for t in document["targets"] for c in t["changes"] if c["action"] != "noop"]
+    assert change["fields"] == ["subjectTemplate"]
+    assert "origin" not in change  # not "change": the UI edit is not this pull request's
+
+
+def test_a_released_target_refused_with_403_is_a_note_not_a_failed_plan(
+    tmp_path: Path, sandbox_factory: Any, cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brunch = "/v3/targetGroups/2170/targets/2402/communications"
+    server = sandbox_factory(path_faults={brunch: Fault.FORBIDDEN})
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "manifests", repo / "manifests")
+    write_config(repo, server.url)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("CAPILLARY_USERNAME", USERNAME)
+    monkeypatch.setenv("CAPILLARY_PASSWORD", PASSWORD)
+    init(repo)
+    base = commit(repo)
+    (repo / "manifests" / "summer-streak.yaml").unlink()  # its targets are no longer managed
+    code, out, err = cli("plan", "--changed-since", base, "--format", "json")
+    assert code == 0, err
+    released = {t["targetId"]: t for t in json.loads(out)["released"]}
+    assert released[2401]["readable"] is True
+    assert released[2402]["readable"] is False
+    assert "HTTP 403" in released[2402]["error"]
+    assert writes(server.store.request_log()) == []
+
+
+def test_a_changed_contract_file_is_a_full_plan_that_says_so(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    repo, server, base = demo
+    write_contract(repo, {"upsert": "replace"}, endpoint=server.url)  # probed again, differently
+    server.store.clear_request_log()
+    code, out, err = cli("plan", "--changed-since", base)
+    assert code == 0, err
+    assert out.startswith(
+        f"Full plan: .reconciler/contract-test.json changed since {base}; every document was "
+        "planned."
+    ), out
+    assert len(reads_of_communications(server.store.request_log())) == 5
+    commit(repo, "the new contract")
+    code, out, err = cli("plan", "--changed-since", "HEAD")
+    assert code == 0, err
+    assert out.startswith("Changed since HEAD"), out
+    assert "0 of 5 documents planned" in out
+
+
+def test_a_new_document_for_a_target_an_unchanged_one_declares_fails_as_a_full_plan_does(
+    demo: tuple[Path, SandboxServer, str], cli: Run
+) -> None:
+    """`target: 2318` and spring-sprint's `target: "Five Store Visits"` are one target: the
+    full plan refuses it, so must the pull request's plan (its apply would deactivate the
+    other document's communications)."""
+    repo, server, base = demo
+    (repo / "manifests" / "again.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: TargetCommunications\nmetadata: {name: again}\n"
+        "target: {targetGroup: 2163, target: 2318}\ncommunications: []\n"
+    )
+    full = cli("plan")
+    assert full[0] == 1
+    assert "target 2318 of group 2163 is already declared by" in full[2]
+    server.store.clear_request_log()
+    for argv in (("plan",), ("apply", "--auto-approve")):
+        code, out, err = cli(*argv, "--changed-since", base)
+        assert code == 1, (argv, out)
+        assert err.count("error: ") == 1
+        assert "target 2318 of group 2163 is already declared by" in err
+    assert writes(server.store.request_log()) == []

@@ -9,6 +9,7 @@ came from a template.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 
@@ -306,3 +307,21 @@ def test_the_legend_names_the_signs_its_lines_use(golden_plan: Plan, drift: bool
         assert f"`{sign} {word}`" in legend
     old, new = ("manifest", "live") if drift else ("live", "manifest")
     assert f"`-` is the {old} value and `+` the {new} value" in legend
+
+
+def test_the_base_line_is_untrusted_text_a_pull_request_wrote() -> None:
+    """The full-plan reason names reconciler.yaml keys, which the pull request writes: they
+    must not mention, link or render in the comment."""
+    from tests.support.render import labelled_plan
+
+    plan = labelled_plan()
+    assert plan.base is not None
+    full = "reconciler.yaml changed since main outside vars (environments.@acme/ops <b>x</b>)"
+    based = plan.model_copy(
+        update={"base": plan.base.model_copy(update={"changedSince": True, "full": full})}
+    )
+    comment = render_markdown(based)
+    assert "Full plan: reconciler.yaml changed since main" in html.unescape(comment)
+    assert "@acme" not in comment
+    assert "<b>" not in comment
+    assert_well_formed(comment)

@@ -26,11 +26,17 @@ _IDENTITY = {
 }
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run git in ``repo``; its stdout. Fails the test on a non-zero exit."""
+def git(repo: Path, *args: str, input: str | None = None) -> str:
+    """Run git in ``repo`` (``input`` on its stdin); its stdout. Fails the test on a non-zero
+    exit."""
     env = {**os.environ, **_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo.parent)}
     done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, check=False
+        ["git", "-C", str(repo), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
