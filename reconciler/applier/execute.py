@@ -1,9 +1,8 @@
 """Execute a Plan (SPEC §6): one upsert per changed target, outcomes as values, never one target
 stopping the others; ambiguous writes are resolved by re-reading, never by blind resending.
 
-Does not decide *whether* to apply (safety threshold, confirmation, staleness): ``apply`` does.
-The per-target state machine lives here; ``verify`` judges answers, ``recovery`` works out
-what an ambiguous write left undone, ``outcomes`` holds the results.
+Not *whether* to apply (threshold, confirmation, staleness: ``apply``). The per-target state
+machine; ``verify`` judges answers, ``recovery`` what an ambiguous write left undone.
 """
 
 from __future__ import annotations

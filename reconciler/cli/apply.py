@@ -6,7 +6,6 @@ module decides what is shown and asked, and with which exit code.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+import reconciler.cli.results as results
 from reconciler.applier.lock import DEFAULT_LOCK_TIMEOUT
 from reconciler.cli.context import state
 from reconciler.cli.options import (
@@ -44,7 +44,6 @@ HELP = (
     "Make the live state match the manifests; "
     f"exit {ExitCode.UNSAFE} unsafe, {ExitCode.STALE} stale plan."
 )
-_MARK = {"applied": "✓", "recovered": "✓", "failed": "✗", "skipped": "·"}
 
 
 def apply(
@@ -186,7 +185,7 @@ async def run_apply(
                         labels=labels,
                         on_progress=bar.update,
                     )
-            _show(planned, console)
+            results.show(planned, console)
             repairs = _restorable(settings, active.contract, console)
             if not planned.has_changes and not repairs:
                 return ExitCode.FAILURE if planned.unreadable else ExitCode.OK
@@ -206,7 +205,7 @@ async def run_apply(
             applier = Applier(
                 client,
                 parallelism=parallelism,
-                on_done=lambda o: _line(o, console),
+                on_done=lambda o: results.line(o, console),
                 contract=active.contract,
                 # Nothing proved or stated the contract: the first target checks it (SPEC §9).
                 canary=not active.proven,
@@ -225,7 +224,7 @@ async def run_apply(
     # The body returned or raised unless it set both.
     assert planned is not None
     assert result is not None
-    _finish(planned, result, console)
+    results.finish(planned, result, console)
     return ExitCode.OK if result.ok and not planned.unreadable else ExitCode.FAILURE
 
 
@@ -272,7 +271,7 @@ async def _repair(
         return
     for path, record in repairs:
         outcome = await restore(applier, record)
-        _line(outcome, console)
+        results.line(outcome, console)
         result.repairs.append(outcome)
         if outcome.ok:
             path.unlink(missing_ok=True)
@@ -295,31 +294,6 @@ def _write_report(
     )  # fmt: skip
     if problem:
         console.warn(problem)
-
-
-def _finish(planned: Plan, result: ApplyResult, console: Console) -> None:
-    """After the writes: the summary, the warnings, the step summary, a fatal error."""
-    from reconciler.outputs import STEP_SUMMARY, not_written
-    from reconciler.render.markdown import render_markdown
-    from reconciler.report import append_step_summary, outcome_markdown
-
-    _summary(planned, result, console)
-    _warnings(result, console)
-    try:
-        append_step_summary(render_markdown(planned) + "\n" + outcome_markdown(result))
-    except (OSError, ValueError) as exc:  # a warning: the writes to the API are done
-        console.warn(not_written(STEP_SUMMARY, os.environ.get(STEP_SUMMARY, ""), exc))
-    if result.fatal_error:
-        console.error(result.fatal_error)
-
-
-def _show(planned: Plan, console: Console) -> None:
-    from reconciler.render.text import render_text
-    from reconciler.render.wording import unreadable_error
-
-    console.print(render_text(planned, color=console.color))
-    for target in planned.unreadable:
-        console.error(unreadable_error(target))
 
 
 def _confirm(options: ApplyOptions, console: Console) -> None:
@@ -371,47 +345,3 @@ async def _with_signals(
     if applier.fatal is not None:
         result.fatal_error = applier.fatal.message
     return result
-
-
-def _line(outcome: TargetOutcome, console: Console) -> None:
-    from reconciler.render.github import one_line
-
-    target = outcome.target
-    # The label is the manifest's metadata.name: printed inert, like everything from manifests.
-    console.print(one_line(f"{_MARK[outcome.status]} {target.label}: {outcome.message}"))
-
-
-def _summary(planned: Plan, result: ApplyResult, console: Console) -> None:
-    ok = [o for o in result.outcomes if o.ok]
-    created = sum(o.target.count("create") for o in ok)
-    updated = sum(o.target.count("update") for o in ok)
-    deactivated = sum(o.target.count("deactivate") for o in ok)
-    failed = sum(1 for o in result.outcomes if o.status == "failed")
-    skipped = sum(1 for o in result.outcomes if o.status == "skipped")
-    line = (
-        f"Apply complete: {len(ok)} target{'s' if len(ok) != 1 else ''} changed "
-        f"({created} created, {updated} updated, {deactivated} deactivated), {failed} failed"
-    )
-    if skipped:
-        line += f", {skipped} not started"
-        if result.stop_reason:
-            line += f": {result.stop_reason}"
-    if planned.unreadable:
-        line += f", {len(planned.unreadable)} unreadable"
-    console.print(line + ".")
-
-
-def _warnings(result: ApplyResult, console: Console) -> None:
-    """Each distinct outcome warning once, with the targets it concerns (issue 14 item 5)."""
-    from reconciler.render.github import one_line
-
-    for warning, outcomes in result.warnings().items():
-        labels = [o.target.label for o in outcomes]
-        shown = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
-        console.warn(
-            one_line(
-                f"{warning} ({len(labels)} target{'s' if len(labels) != 1 else ''}: {shown}); "
-                "the API normalises this text, so plan treats the stored form as unchanged: "
-                "write the manifests that way to silence this"
-            )
-        )
