@@ -80,6 +80,17 @@ class EnvironmentConfig(_Strict):
         default_factory=list, description="compared fields live edits own, in every manifest"
     )
 
+    @field_validator("endpoint")
+    @classmethod
+    def _usable_endpoint(cls, endpoint: str) -> str:
+        # Here, so that a refused endpoint is reported with its position, and by validate for
+        # every environment, not only when a command selects it.
+        try:
+            check_endpoint(endpoint)
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("endpoint ")) from None
+        return endpoint
+
     @field_validator("channels")
     @classmethod
     def _channel_ids(cls, channels: dict[str, ChannelKind]) -> dict[str, ChannelKind]:

@@ -219,3 +219,31 @@ def test_a_range_below_the_minimum_names_the_minimum(
         select(environ={})
     (line,) = [d.render() for d in caught.value.diagnostics]
     assert line.endswith("environments.a.parallelism must be 1 or more, found integer 0")
+
+
+# Found in review: an endpoint the client refuses was reported without file, line or the
+# environment's name, and only when that environment was selected (validate let it pass).
+def test_a_refused_endpoint_is_a_configuration_problem_at_its_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text(
+        "environments:\n"
+        "  sandbox: {endpoint: sandbox}\n"
+        "  prod:\n"
+        "    endpoint: https://user:s3cr3t-pw@eu.api.capillarytech.com\n"
+        "  qa:\n"
+        "    endpoint: http://qa.example.com\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        select(env_name="sandbox", environ={})
+    lines = [d.render() for d in caught.value.diagnostics]
+    assert lines == [
+        "reconciler.yaml:4:15: environments.prod.endpoint: https://eu.api.capillarytech.com must"
+        " not contain a user name or password; credentials come from CAPILLARY_* environment"
+        " variables",
+        "reconciler.yaml:6:15: environments.qa.endpoint: http://qa.example.com uses plain"
+        " http:// to a non-loopback host; use https:// (plain http is allowed only for"
+        " localhost, 127.0.0.0/8 and ::1)",
+    ]
+    assert "s3cr3t" not in str(lines)
