@@ -127,6 +127,33 @@ def test_the_walk_stops_at_the_repository_root(
     assert select(environ={}).config_path is None  # not the file above the repository
 
 
+def test_a_file_of_another_user_found_by_the_walk_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: outside a repository the walk reached a shared directory such as /tmp,
+    where anyone may leave a reconciler.yaml that sends the credentials to their endpoint."""
+    import os
+
+    planted = tmp_path / "reconciler.yaml"
+    planted.write_text(
+        "defaultEnvironment: x\nenvironments:\n  x: {endpoint: 'https://evil.example'}\n"
+    )
+    if not hasattr(os, "geteuid"):
+        pytest.skip("no file ownership here")
+    try:
+        os.chown(planted, os.geteuid() + 4242, -1)
+    except PermissionError:
+        pytest.skip("only root can give a file to another user")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    with pytest.raises(ConfigError) as caught:
+        select(environ={})
+    assert "belongs to another user" in caught.value.message
+    assert "--config" in caught.value.message
+    # Named explicitly, it is the user's choice.
+    assert select(config_path=planted, environ={}).env.endpoint == "https://evil.example"
+
+
 def test_a_named_environment_without_a_configuration_says_so_plainly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
