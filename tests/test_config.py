@@ -274,3 +274,35 @@ def test_a_refused_endpoint_is_a_configuration_problem_at_its_position(
         " localhost, 127.0.0.0/8 and ::1)",
     ]
     assert "s3cr3t" not in str(lines)
+
+
+# Found in review: `manifests:` (a path or a list of paths) was worded as a manifest's target
+# reference: "must be an id (integer) or an exact name (string)".
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "manifests: 5\n",
+            "reconciler.yaml:1:12: manifests must be a string or a list of"
+            " strings, found integer 5",
+        ),
+        (
+            "manifests: {a: b}\n",
+            "reconciler.yaml:1:12: manifests must be a string or a list of"
+            " strings, found a mapping",
+        ),
+        (
+            "manifests: [m/, 5]\n",
+            "reconciler.yaml:1:17: manifests.1 must be a string, found"
+            " integer 5; quote the value ('5')",
+        ),
+    ],
+)
+def test_a_wrong_manifests_value_is_worded_for_what_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, line: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text(text)
+    with pytest.raises(ValidationFailed) as caught:
+        select(environ={})
+    assert [d.render() for d in caught.value.diagnostics] == [line]
