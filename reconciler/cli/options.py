@@ -168,10 +168,26 @@ def hoist_global_options(root: TyperGroup, argv: Sequence[str]) -> list[str]:
             takes = _takes_value(globals_[name]) and "=" not in token
             hoisted.extend(rest[i : i + 1 + takes])
             i += 1 + takes
+        elif _global_short_flags(token, globals_, own):
+            hoisted.append(token)  # ``-vv``: flags of the root group only, combined
+            i += 1
         else:
             kept.append(token)
             i += 1
     return args[:start] + hoisted + args[start:index] + kept
+
+
+def _global_short_flags(
+    token: str, globals_: dict[str, TyperOption], own: dict[str, TyperOption]
+) -> bool:
+    """``token`` is short flags combined (``-vv``), each a root group's flag, none the
+    command's."""
+    if len(token) < 3 or token[0] != "-" or token[1] == "-":
+        return False
+    flags = [f"-{letter}" for letter in token[1:]]
+    return all(
+        flag in globals_ and flag not in own and not _takes_value(globals_[flag]) for flag in flags
+    )
 
 
 def _options_of(command: object) -> dict[str, TyperOption]:

@@ -54,6 +54,9 @@ def test_verbose_after_a_nested_command(cli: Run, repo: Path) -> None:
         (["validate", "--", "-v"], ["validate", "--", "-v"]),
         (["sandbox", "reset", "--no-color"], ["--no-color", "sandbox", "reset"]),
         (["--help"], ["--help"]),
+        # Found in review: combined short global flags stayed behind ("No such option: -v").
+        (["plan", "-vv"], ["-vv", "plan"]),
+        (["plan", "-vh"], ["plan", "-vh"]),  # -h is the command's: left to it, whole
     ],
 )
 def test_hoisting(argv: list[str], expected: list[str]) -> None:
