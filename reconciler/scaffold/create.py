@@ -34,6 +34,8 @@ def write(root: Path, files: list[ScaffoldFile], *, force: bool = False) -> Outc
     not) is the user's: never written through or replaced, with or without ``force``."""
     outcome = Outcome()
     pending: list[tuple[ScaffoldFile, Path]] = []
+    if (root.exists() or root.is_symlink()) and not root.is_dir():
+        raise OutputError(f"cannot create the repository: {root} is not a directory")
     for file in files:
         target = root.joinpath(*file.path.split("/"))
         link = _bad_link(root, target)

@@ -111,3 +111,11 @@ def test_a_link_at_the_temporary_name_is_not_followed(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="cannot write"):
         write(tmp_path, FILES[:1])
     assert victim.read_text() == "keep\n"
+
+
+def test_a_file_given_as_the_directory_is_named_as_such(tmp_path: Path) -> None:
+    # Found in review: "cannot write afile/reconciler.yaml: File exists".
+    (tmp_path / "afile").write_text("x\n")
+    with pytest.raises(OutputError, match=r"afile is not a directory"):
+        write(tmp_path / "afile", FILES)
+    assert (tmp_path / "afile").read_text() == "x\n"
