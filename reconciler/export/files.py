@@ -68,7 +68,10 @@ def check_not_declared(
                         "another --target-group, or remove this declaration first)",
                     )
                 )
-    broken = loader.finish()
+    # Problems of manifest files other than those export writes (one it updates in place with
+    # ``force`` is write_files's to read); an empty directory is no problem here.
+    read, writes = set(loader.shown), {f.path.resolve() for f in files}
+    broken = [d for d in loader.finish() if d.path in read and Path(d.path).resolve() not in writes]
     if broken:
         # A document with a problem was not read, so whether it declares one of these targets
         # is unknown: refuse rather than risk a second declaration.
