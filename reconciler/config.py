@@ -80,6 +80,17 @@ class EnvironmentConfig(_Strict):
         default_factory=list, description="compared fields live edits own, in every manifest"
     )
 
+    @field_validator("endpoint")
+    @classmethod
+    def _usable_endpoint(cls, endpoint: str) -> str:
+        # Here, so that a refused endpoint is reported with its position, and by validate for
+        # every environment, not only when a command selects it.
+        try:
+            check_endpoint(endpoint)
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("endpoint ")) from None
+        return endpoint
+
     @field_validator("channels")
     @classmethod
     def _channel_ids(cls, channels: dict[str, ChannelKind]) -> dict[str, ChannelKind]:
@@ -153,14 +164,28 @@ def check_endpoint(endpoint: str) -> str:
 def find_config(start: Path) -> Path | None:
     """reconciler.yaml in ``start`` or the nearest parent directory that has one, as git finds
     ``.git``; the search ends at the repository root (a directory holding ``.git``), so a file
-    outside the repository is never picked up. Shown relative to ``start`` when below it."""
+    outside the repository is never picked up. Shown relative to ``start`` when below it.
+
+    A file found in a parent directory that belongs to another user is refused, as git refuses
+    such a repository: outside a repository the walk reaches shared directories (``/tmp``),
+    where anyone could leave a configuration that sends the credentials to their endpoint."""
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_FILE
         if candidate.is_file():
+            if directory != start and not _owned_by_this_user(candidate):
+                raise ConfigError(
+                    f"{candidate} belongs to another user, so it is not read (anyone could "
+                    f"have left it there); pass --config {candidate} to use it"
+                )
             return Path(CONFIG_FILE) if directory == start else candidate
         if (directory / ".git").exists():
             return None
     return None
+
+
+def _owned_by_this_user(path: Path) -> bool:
+    geteuid = getattr(os, "geteuid", None)  # no such notion on Windows
+    return geteuid is None or path.stat().st_uid in (geteuid(), 0)
 
 
 def load_config(path: Path | None) -> tuple[ConfigFile, Path | None]:

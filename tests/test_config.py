@@ -127,6 +127,33 @@ def test_the_walk_stops_at_the_repository_root(
     assert select(environ={}).config_path is None  # not the file above the repository
 
 
+def test_a_file_of_another_user_found_by_the_walk_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: outside a repository the walk reached a shared directory such as /tmp,
+    where anyone may leave a reconciler.yaml that sends the credentials to their endpoint."""
+    import os
+
+    planted = tmp_path / "reconciler.yaml"
+    planted.write_text(
+        "defaultEnvironment: x\nenvironments:\n  x: {endpoint: 'https://evil.example'}\n"
+    )
+    if not hasattr(os, "geteuid"):
+        pytest.skip("no file ownership here")
+    try:
+        os.chown(planted, os.geteuid() + 4242, -1)
+    except PermissionError:
+        pytest.skip("only root can give a file to another user")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    with pytest.raises(ConfigError) as caught:
+        select(environ={})
+    assert "belongs to another user" in caught.value.message
+    assert "--config" in caught.value.message
+    # Named explicitly, it is the user's choice.
+    assert select(config_path=planted, environ={}).env.endpoint == "https://evil.example"
+
+
 def test_a_named_environment_without_a_configuration_says_so_plainly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,3 +246,63 @@ def test_a_range_below_the_minimum_names_the_minimum(
         select(environ={})
     (line,) = [d.render() for d in caught.value.diagnostics]
     assert line.endswith("environments.a.parallelism must be 1 or more, found integer 0")
+
+
+# Found in review: an endpoint the client refuses was reported without file, line or the
+# environment's name, and only when that environment was selected (validate let it pass).
+def test_a_refused_endpoint_is_a_configuration_problem_at_its_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text(
+        "environments:\n"
+        "  sandbox: {endpoint: sandbox}\n"
+        "  prod:\n"
+        "    endpoint: https://user:s3cr3t-pw@eu.api.capillarytech.com\n"
+        "  qa:\n"
+        "    endpoint: http://qa.example.com\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        select(env_name="sandbox", environ={})
+    lines = [d.render() for d in caught.value.diagnostics]
+    assert lines == [
+        "reconciler.yaml:4:15: environments.prod.endpoint: https://eu.api.capillarytech.com must"
+        " not contain a user name or password; credentials come from CAPILLARY_* environment"
+        " variables",
+        "reconciler.yaml:6:15: environments.qa.endpoint: http://qa.example.com uses plain"
+        " http:// to a non-loopback host; use https:// (plain http is allowed only for"
+        " localhost, 127.0.0.0/8 and ::1)",
+    ]
+    assert "s3cr3t" not in str(lines)
+
+
+# Found in review: `manifests:` (a path or a list of paths) was worded as a manifest's target
+# reference: "must be an id (integer) or an exact name (string)".
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "manifests: 5\n",
+            "reconciler.yaml:1:12: manifests must be a string or a list of"
+            " strings, found integer 5",
+        ),
+        (
+            "manifests: {a: b}\n",
+            "reconciler.yaml:1:12: manifests must be a string or a list of"
+            " strings, found a mapping",
+        ),
+        (
+            "manifests: [m/, 5]\n",
+            "reconciler.yaml:1:17: manifests.1 must be a string, found"
+            " integer 5; quote the value ('5')",
+        ),
+    ],
+)
+def test_a_wrong_manifests_value_is_worded_for_what_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, line: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reconciler.yaml").write_text(text)
+    with pytest.raises(ValidationFailed) as caught:
+        select(environ={})
+    assert [d.render() for d in caught.value.diagnostics] == [line]

@@ -49,7 +49,8 @@ class _Root(TyperGroup):
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         plain_help(self)  # readable metavars, "(repeatable)": for every command's --help
-        return super().parse_args(ctx, hoist_global_options(self, args))
+        hoisted = hoist_global_options(self, args, completing=ctx.resilient_parsing)
+        return super().parse_args(ctx, hoisted)
 
 
 app = typer.Typer(

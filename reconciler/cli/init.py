@@ -5,6 +5,7 @@ file; on a terminal it asks for what the flags did not say.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -76,7 +77,7 @@ def init(
         console.warn(f"skipped {path}: it exists and was left as it is{hint}")
     shown = str(directory)
     console.print(
-        f"next: cd {shown} && reconciler validate && reconciler --env sandbox plan; "
+        f"next: cd {shlex.quote(shown)} && reconciler validate && reconciler --env sandbox plan; "
         "README.md lists the steps to your live programme"
         if shown != "."
         else "next: reconciler validate && reconciler --env sandbox plan; "

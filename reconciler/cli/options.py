@@ -124,14 +124,18 @@ def selection(
     )
 
 
-def hoist_global_options(root: TyperGroup, argv: Sequence[str]) -> list[str]:
+def hoist_global_options(
+    root: TyperGroup, argv: Sequence[str], *, completing: bool = False
+) -> list[str]:
     """``argv`` with the root group's own options that follow a command moved in front of it,
     so that ``reconciler plan --env prod-eu -v`` reads as ``reconciler --env prod-eu -v plan``.
 
     Every command registered on the app, at any depth, gets this without a line of its own:
     the global options are whatever the root callback declares. A command's own option of the
     same name wins (it is left in place), values of a command's options are never mistaken
-    for options, and nothing after ``--`` moves.
+    for options, and nothing after ``--`` moves. A global option that needs a value and ends
+    the line is a ``UsageError`` (it would take the command's name for its value), except
+    while ``completing``, when its value is what is being completed.
     """
     args = list(argv)
     globals_ = _options_of(root)
@@ -166,12 +170,30 @@ def hoist_global_options(root: TyperGroup, argv: Sequence[str]) -> list[str]:
             i += 1 + takes
         elif name in globals_:
             takes = _takes_value(globals_[name]) and "=" not in token
+            if takes and i + 1 == len(rest) and not completing:
+                raise UsageError(f"option '{name}' requires a value")
             hoisted.extend(rest[i : i + 1 + takes])
             i += 1 + takes
+        elif _global_short_flags(token, globals_, own):
+            hoisted.append(token)  # ``-vv``: flags of the root group only, combined
+            i += 1
         else:
             kept.append(token)
             i += 1
     return args[:start] + hoisted + args[start:index] + kept
+
+
+def _global_short_flags(
+    token: str, globals_: dict[str, TyperOption], own: dict[str, TyperOption]
+) -> bool:
+    """``token`` is short flags combined (``-vv``), each a root group's flag, none the
+    command's."""
+    if len(token) < 3 or token[0] != "-" or token[1] == "-":
+        return False
+    flags = [f"-{letter}" for letter in token[1:]]
+    return all(
+        flag in globals_ and flag not in own and not _takes_value(globals_[flag]) for flag in flags
+    )
 
 
 def _options_of(command: object) -> dict[str, TyperOption]:

@@ -193,6 +193,8 @@ def _assignment(text: str) -> tuple[str, str | int | bool]:
     import difflib
 
     name, sep, value = text.partition("=")
+    if not sep and name in _EDITABLE:
+        raise UsageError(f"--set {name} needs a value: {name}=VALUE")
     if not sep or name not in _EDITABLE:
         close = difflib.get_close_matches(name, list(_EDITABLE), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f"; one of: {', '.join(_EDITABLE)}"

@@ -39,7 +39,8 @@ def check_not_declared(
     """Refuse, before anything is written, to export a target that a manifest under the
     configured ``manifests`` already declares in another file: a second declaration would break
     the repository's next plan. Each problem names both files. The file export would write
-    itself is ``write_files``'s (refused, or updated in place with ``force``)."""
+    itself is ``write_files``'s (refused, or updated in place with ``force``). Manifests with
+    problems are refused too: what their documents declare cannot be known."""
     from reconciler.manifests import ManifestLoader
 
     existing = [m for m in manifests if Path(m).exists()]
@@ -67,7 +68,24 @@ def check_not_declared(
                         "another --target-group, or remove this declaration first)",
                     )
                 )
-    loader.finish()  # problems of the manifests themselves are validate's to report
+    # Problems of manifest files other than those export writes (one it updates in place with
+    # ``force`` is write_files's to read); an empty directory is no problem here.
+    read, writes = set(loader.shown), {f.path.resolve() for f in files}
+    broken = [d for d in loader.finish() if d.path in read and Path(d.path).resolve() not in writes]
+    if broken:
+        # A document with a problem was not read, so whether it declares one of these targets
+        # is unknown: refuse rather than risk a second declaration.
+        where = ", ".join(existing)
+        broken.append(
+            Diagnostic(
+                where,
+                0,
+                0,
+                "export cannot check that no manifest declares what it would write until these "
+                "problems are fixed (reconciler validate); nothing was written",
+            )
+        )
+        raise ValidationFailed(broken)
     if problems:
         raise ValidationFailed(problems)
 

@@ -73,12 +73,46 @@ def collapse(
     ``fields`` names the keys allowed at a path, for unknown keys; the manifest schema's by
     default (the configuration file passes its own)."""
     out: dict[Path_, tuple[str, bool]] = {}
-    for error in exc.errors(include_url=False):
-        found = _reason(error, document, out, fields)
+    errors = exc.errors(include_url=False)
+    unions = _unions(errors, document)
+    for error in errors:
+        found = _reason(error, document, out, fields, unions)
         if found is not None:
             at, message, key = found
             out.setdefault(at, (message, key))
     return [(at, message, key) for at, (message, key) in out.items()]
+
+
+# How a reason names the members of a union (``str | list[str]``), by pydantic's tag.
+_MEMBERS = {"str": "a string", "int": "an integer", "list[str]": "a list of strings"}
+_Union = tuple[list[str], bool]  # the members that failed; an error about an item inside one
+
+
+def _data_path(loc: Path_, document: Document) -> Path_:
+    """``loc`` trimmed to a real data path (union members add their type name to it)."""
+    at = loc
+    while at and at not in document.values:
+        at = at[:-1]
+    return at
+
+
+def _unions(errors: Sequence[ErrorDetails], document: Document) -> dict[Path_, _Union]:
+    """The union members that failed, by the data path of the union, and whether an error
+    is about an item inside one of them (``manifests: [m/, 5]``)."""
+    unions: dict[Path_, _Union] = {}
+    for error in errors:
+        loc: Path_ = tuple(error["loc"])
+        at = _data_path(loc, document)
+        if len(loc) <= len(at):
+            continue
+        members, inside = unions.get(at, ([], False))
+        tag = str(loc[len(at)])
+        inner = at + loc[len(at) + 1 :]
+        unions[at] = (
+            members if tag in members else [*members, tag],
+            inside or (len(inner) > len(at) and inner in document.values),
+        )
+    return unions
 
 
 def _reason(
@@ -86,6 +120,7 @@ def _reason(
     document: Document,
     out: Mapping[Path_, tuple[str, bool]],
     fields: FieldNames = manifest_fields,
+    unions: Mapping[Path_, _Union] | None = None,
 ) -> tuple[Path_, str, bool] | None:
     """One error's path, reason and whether it points at the key; None when an earlier
     reason for the same path already says what this one would."""
@@ -96,10 +131,19 @@ def _reason(
         return loc[:-1], f"missing required field '{name}'", False
     if kind == "extra_forbidden":
         return loc, _unknown_field(loc, fields), True
-    # Union members add their type name to loc ('int', 'str'); trim to a real data path.
-    at = loc
-    while at and at not in document.values:
-        at = at[:-1]
+    at = _data_path(loc, document)
+    members, inside = (unions or {}).get(at, ([], False))
+    if len(loc) > len(at) and set(members) - {"int", "str"}:
+        # A union such as ``str | list[str]``: an item of the list member is named by its
+        # own path; otherwise the union is worded by its members.
+        inner = at + loc[len(at) + 1 :]
+        if len(inner) > len(at) and inner in document.values:
+            loc, at, name = inner, inner, str(inner[-1])
+        elif inside:
+            return None  # the item's own reason says what is wrong
+        else:
+            words = " or ".join(_MEMBERS.get(m, m) for m in members)
+            return at, f"{at[-1]} must be {words}, found {describe(error.get('input'))}", False
     if kind == "literal_error" and at and isinstance(at[-1], int):
         # An item of a list of names (``ignore: [...]``): named by its list, not its index.
         name = f"{next((str(p) for p in reversed(at) if isinstance(p, str)), 'list')} item"

@@ -13,6 +13,8 @@ from pathlib import Path
 from reconciler.errors import OutputError
 from reconciler.scaffold.layout import ScaffoldFile
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
 
 @dataclass
 class Outcome:
@@ -27,35 +29,58 @@ class Outcome:
 
 def write(root: Path, files: list[ScaffoldFile], *, force: bool = False) -> Outcome:
     """Create ``files`` under ``root``; raise ``OutputError`` (with nothing more written) when
-    a path cannot be created, e.g. a directory stands where a file would go."""
+    a path cannot be created, e.g. a directory stands where a file would go, or a folder on
+    the way is a symbolic link out of ``root``. A symbolic link where a file goes (dangling or
+    not) is the user's: never written through or replaced, with or without ``force``."""
     outcome = Outcome()
     pending: list[tuple[ScaffoldFile, Path]] = []
+    if (root.exists() or root.is_symlink()) and not root.is_dir():
+        raise OutputError(f"cannot create the repository: {root} is not a directory")
     for file in files:
         target = root.joinpath(*file.path.split("/"))
-        if target.is_dir() or _blocked(root, target):
+        link = _bad_link(root, target)
+        if link is not None:
+            raise OutputError(f"cannot create {target}: {link}")
+        if (target.is_dir() and not target.is_symlink()) or _blocked(root, target):
             raise OutputError(f"cannot create {target}: a directory or file is in the way")
-        if not target.exists():
+        if not target.is_symlink() and not target.exists():
             pending.append((file, target))
             continue
         if _read(target) == file.text:
             outcome.unchanged.append(file.path)
-        elif force and file.generated:
+        elif force and file.generated and not target.is_symlink():
             pending.append((file, target))
         else:
             outcome.skipped.append(file.path)
-            if file.generated:
+            if file.generated and not target.is_symlink():
                 outcome.forceable.append(file.path)
     for file, target in pending:
         existed = target.exists()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_name(f".{target.name}.init-{os.getpid()}")
-            temporary.write_text(file.text, encoding="utf-8")
+            # O_EXCL and O_NOFOLLOW: never through a link planted at the temporary name
+            with os.fdopen(os.open(temporary, _NEW_FILE, 0o666), "w", encoding="utf-8") as out:
+                out.write(file.text)
             temporary.replace(target)
         except OSError as exc:
             raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
         (outcome.replaced if existed else outcome.created).append(file.path)
     return outcome
+
+
+def _bad_link(root: Path, target: Path) -> str | None:
+    """Why a folder between ``root`` and ``target`` that is a symbolic link cannot be written
+    through (it leads out of ``root``, or to no folder), or None."""
+    inside = root.resolve()
+    for parent in reversed(target.parents):
+        if root not in parent.parents or not parent.is_symlink():
+            continue
+        if not parent.resolve().is_relative_to(inside):
+            return f"{parent} is a symbolic link to a place outside {root}"
+        if not parent.is_dir():
+            return f"{parent} is a symbolic link to no folder"
+    return None
 
 
 def _blocked(root: Path, target: Path) -> bool:

@@ -153,6 +153,17 @@ def test_plan_with_args_and_detailed_exitcode_succeeds_with_changes(repo: Path) 
     assert "::warning title=reconciler plan::" in result.steps[-1].stdout
 
 
+def test_args_on_several_lines_are_all_passed(repo: Path) -> None:
+    # Found in review: `read -a` took the first line of a block scalar (`args: |`) and dropped
+    # the rest, so an apply's `--select` on a second line would have applied everything.
+    result = runner(repo).run_action(
+        {"command": "plan", "args": "--detailed-exitcode\n--select name=no-such-manifest\n"},
+        caller_env(repo, RECONCILER_ENV="sandbox"),
+    )
+    assert result.outputs["exit-code"] == "1"
+    assert "no-such-manifest" in result.steps[-1].stderr
+
+
 def test_a_failed_plan_keeps_a_note_and_fails(repo: Path) -> None:
     result = runner(repo).run_action(
         {"command": "plan", "environment": "no-such-environment"}, caller_env(repo)

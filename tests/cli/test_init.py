@@ -31,6 +31,13 @@ def test_init_then_validate_then_plan(
     assert "Plan: 1 to create, 0 to update, 0 to deactivate" in out
 
 
+def test_the_next_step_quotes_a_directory_the_shell_would_split(cli: Run, tmp_path: Path) -> None:
+    # Found in review: "next: cd my repo; x && ..." was printed as is, to be pasted.
+    code, out, err = cli("init", str(tmp_path / "my repo; x"))
+    assert code == 0, err
+    assert f"next: cd '{tmp_path / 'my repo; x'}' && reconciler validate" in out
+
+
 def test_a_second_init_changes_nothing_and_says_so(cli: Run, tmp_path: Path) -> None:
     assert cli("init", str(tmp_path))[0] == 0
     config = tmp_path / "reconciler.yaml"

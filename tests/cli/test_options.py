@@ -42,6 +42,20 @@ def test_verbose_after_a_nested_command(cli: Run, repo: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "argv",
+    [["plan", "--env"], ["sandbox", "edit", "--id", "1", "--config"], ["validate", "--env"]],
+)
+def test_a_global_option_after_the_command_without_its_value_says_so(
+    cli: Run, repo: Path, argv: list[str]
+) -> None:
+    # Found in review: it was moved in front of the command and took the command's name for
+    # its value: "Missing command.", or "No such command 'edit'. Did you mean 'drift'?".
+    code, out, err = cli(*argv)
+    assert (code, out) == (1, "")
+    assert err == f"error: option '{argv[-1]}' requires a value\n"
+
+
+@pytest.mark.parametrize(
     ("argv", "expected"),
     [
         (["plan", "--env", "prod-eu", "-v"], ["--env", "prod-eu", "-v", "plan"]),
@@ -54,6 +68,9 @@ def test_verbose_after_a_nested_command(cli: Run, repo: Path) -> None:
         (["validate", "--", "-v"], ["validate", "--", "-v"]),
         (["sandbox", "reset", "--no-color"], ["--no-color", "sandbox", "reset"]),
         (["--help"], ["--help"]),
+        # Found in review: combined short global flags stayed behind ("No such option: -v").
+        (["plan", "-vv"], ["-vv", "plan"]),
+        (["plan", "-vh"], ["plan", "-vh"]),  # -h is the command's: left to it, whole
     ],
 )
 def test_hoisting(argv: list[str], expected: list[str]) -> None:

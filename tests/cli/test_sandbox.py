@@ -107,6 +107,10 @@ def test_edit_sets_typed_fields_and_refuses_unknown_ones(cli: Run, demo_repo: Pa
     code, _, err = cli("sandbox", "edit", "--id", "5121", "--set", "mesageTemplate=x")
     assert code == 1
     assert "did you mean 'messageTemplate'" in _one_error_line(err)
+    # Found in review: a known field without '=VALUE' was answered "did you mean" itself.
+    code, _, err = cli("sandbox", "edit", "--id", "5121", "--set", "messageTemplate")
+    assert code == 1
+    assert "--set messageTemplate needs a value: messageTemplate=VALUE" in _one_error_line(err)
     code, _, err = cli("sandbox", "edit", "--id", "999999", "--set", "sender=a@b.example")
     assert code == 1
     assert "communication 999999 does not exist" in _one_error_line(err)

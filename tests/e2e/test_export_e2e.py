@@ -201,6 +201,22 @@ def test_export_refuses_a_target_declared_in_another_file_naming_both(
     assert "exported" not in out
 
 
+def test_export_refuses_when_a_manifest_it_must_check_has_a_problem(
+    workspace: Path, cli: Run
+) -> None:
+    """Found in review: a manifest with a problem (here an unknown variable) was left out of
+    the check, so export declared its target a second time and said it had exported."""
+    demo = workspace / "manifests" / "spring-sprint.yaml"
+    text = demo.read_text().replace("${sender}", "${no_such_var}")
+    demo.write_text(text.replace("NWREWARDS", "${no_such_var}"))  # in both documents
+    code, out, err = cli("export", "--target-group", "2163", "--out-dir", "imported")
+    assert code == 1
+    assert not (workspace / "imported").exists()  # nothing written
+    assert "unknown variable '${no_such_var}'" in err
+    assert "export cannot check that no manifest declares what it would write" in err
+    assert "exported" not in out
+
+
 def test_export_by_name_refuses_too_and_an_undeclared_group_exports(
     workspace: Path, cli: Run
 ) -> None:

@@ -54,6 +54,16 @@ def test_every_placeholder_is_filled_and_the_answers_appear() -> None:
         assert f"uses: {ACTION_REPOSITORY}@v{__version__}\n" in workflow
 
 
+def test_no_file_keeps_the_default_environment_when_another_is_named() -> None:
+    # Found in review: drift.yml's issue job titled the drift issue after prod-eu whatever
+    # environment init was given.
+    rendered = files(Answers("staging", "https://staging.api.capillarytech.com", "oauth"))
+    for path, text in rendered.items():
+        assert "prod-eu" not in text, path
+    drift = rendered[".github/workflows/drift.yml"]
+    assert drift.count("vars.RECONCILER_ENV || 'staging'") == 3
+
+
 def test_the_version_is_pinned_everywhere_it_is_named() -> None:
     rendered = files()
     assert f"rev: v{__version__}\n" in rendered[".pre-commit-config.yaml"]

@@ -63,7 +63,8 @@ def test_plain_http_to_a_non_loopback_host_is_refused_before_any_connection(
     for command in ("plan", "apply"):
         code, _, err = cli(command, *(["--auto-approve"] if command == "apply" else []))
         assert code == 1
-        assert err.startswith("error: endpoint "), err
+        assert err.startswith("error: reconciler.yaml:"), err  # at its position
+        assert ".endpoint: http://" in err, err
         assert "Traceback" not in err
     assert lookups == []  # and the loopback guard saw no connection
 
