@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from reconciler.affected import identity
 from reconciler.lint.engine import channel_kind
 from reconciler.lint.rules import ChannelKind
 
@@ -106,10 +107,12 @@ def targets(
     """The page's targets in the order of ``head``, then targets only ``base`` declares.
 
     Without ``base`` every communication is ``current``. With it, each is ``new``, ``changed``
-    or ``unchanged`` against the base's communication of the same key in the target of the
-    same name, and the base's communications the head no longer declares are ``removed``.
+    or ``unchanged`` against the base's communication of the same key in the base document
+    of the same target (as ``--changed-since`` pairs documents: a renamed document is
+    compared with its base, a document moved to another target is a release and a new one),
+    and the base's communications the head no longer declares are ``removed``.
     """
-    before = {d.model.metadata.name: d for d in base or ()}
+    before = {identity(d): d for d in base or ()}
     out: list[TargetView] = []
     for document in head:
         name = document.model.metadata.name
@@ -117,12 +120,12 @@ def targets(
         if base is None:
             items = tuple(Item("current", c) for c in now)
         else:
-            old = before.pop(name, None)
+            old = before.pop(identity(document), None)
             items = _paired(now, communications(old, kinds) if old is not None else [])
         out.append(TargetView(name, document.where(()), items))
-    for name, document in before.items():
+    for document in before.values():
         items = tuple(Item("removed", None, c) for c in communications(document, kinds))
-        out.append(TargetView(name, document.where(()), items))
+        out.append(TargetView(document.model.metadata.name, document.where(()), items))
     return out
 
 

@@ -93,10 +93,33 @@ def test_one_card_per_communication_with_the_filled_counts() -> None:
             assert "allow-scripts" not in str(frame)
 
 
-def _doc(tmp_path: Path, name: str, entries: list[dict[str, object]], file: str) -> Path:
+def _doc(
+    tmp_path: Path, name: str, entries: list[dict[str, object]], file: str, target: int = 1
+) -> Path:
     path = tmp_path / file
-    path.write_text(manifest(name, 1, 1, entries), encoding="utf-8")
+    path.write_text(manifest(name, 1, target, entries), encoding="utf-8")
     return path
+
+
+def test_before_and_after_pair_documents_by_target_not_by_name(tmp_path: Path) -> None:
+    """A document renamed (same target) is compared with its base; a name that moved to
+    another target is that target's release and a new target, never compared across."""
+    sms = communication("REMINDER", 1, "3 days left.", sender="NW")
+    push = communication("CHANGE", 3, "Halfway there", subject="Keep going", sender="NW")
+    base = [_doc(tmp_path, "old-name", [sms, push], "base.yaml")]
+    changed = {**sms, "messageTemplate": "2 days left."}
+    head = [_doc(tmp_path, "new-name", [changed, push], "head.yaml")]
+    page, totals = page_of(documents(head, *_env(tmp_path)), documents(base, *_env(tmp_path)))
+    sides = [(c.attrs["data-type"], c.attrs["data-side"]) for c in cards(page)]
+    assert sides == [("REMINDER", "before"), ("REMINDER", "after"), ("CHANGE", "current")]
+    assert totals.changed == 1
+    assert re.findall(r'data-target="([^"]+)"', page) == ["new-name"]
+
+    moved = [_doc(tmp_path, "old-name", [sms, push], "moved.yaml", target=2)]
+    page, totals = page_of(documents(moved, *_env(tmp_path)), documents(base, *_env(tmp_path)))
+    sides = [c.attrs["data-side"] for c in cards(page)]
+    assert sides == ["new", "new", "removed", "removed"]
+    assert totals.changed == 4
 
 
 def test_before_and_after_show_exactly_the_changed_communications(tmp_path: Path) -> None:
