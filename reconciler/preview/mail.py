@@ -57,10 +57,20 @@ def mail_view(filled_body: str) -> MailView:
         text = esc(filled_body)
         body = f'<div style="white-space:pre-wrap;font-family:sans-serif">{text}</div>'
         return MailView(_HEAD + _marks_in_text(body), (), filled_body)
-    safe = _DANGEROUS.sub("", filled_body)
+    safe = _dropped(filled_body)
     safe = _TAG.sub(lambda m: _tag(m.group(), images), safe)
     safe = _CSS_URL.sub(lambda m: _css_url(m, images), safe)
     return MailView(_HEAD + _marks_in_text(safe), tuple(dict.fromkeys(images)), plain_text(safe))
+
+
+def _dropped(body: str) -> str:
+    """``body`` without ``<meta>``, ``<base>`` and ``<link>``, removed until none is left: the
+    pieces around one removed (``<me<meta>ta …>``) cannot join into another."""
+    while True:
+        safe = _DANGEROUS.sub("", body)
+        if safe == body:
+            return safe
+        body = safe
 
 
 def _tag(tag: str, images: list[str]) -> str:

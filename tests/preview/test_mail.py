@@ -43,3 +43,13 @@ def test_plain_text_fallback_and_plain_bodies() -> None:
     assert text.images == ()
     assert '<mark class="unknown">{{nope}}</mark>' in text.srcdoc
     assert "&lt;3 you" in text.srcdoc
+
+
+def test_dropped_elements_cannot_be_rebuilt_from_their_pieces() -> None:
+    view = mail_view(
+        '<me<meta>ta http-equiv="refresh" content="0;url=https://x.example/r">'
+        '<li<link>nk rel=prefetch href="https://x.example/p"><ba<base>se href="https://x.example/">'
+        "<p>Hi</p>"
+    )
+    assert "x.example" not in view.srcdoc
+    assert "<p>Hi</p>" in view.srcdoc
