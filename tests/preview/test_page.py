@@ -244,3 +244,20 @@ def test_liquid_templates_render_when_the_environment_enables_liquid(tmp_path: P
     assert "".join(liquid.text).startswith("STARTSMSFromNWHi ANA, {{nope}}!")
     assert "{% if first_name %}" in "".join(literal.text)
     assert ["unknown"] in liquid.classes
+
+
+def test_unknown_placeholders_are_marked_wherever_they_are_shown(tmp_path: Path) -> None:
+    """In a listed image URL as in text: ``{{name}}`` highlighted, never the private marks the
+    filling puts around it."""
+    body = (
+        '<p style="background:url(https://cdn.example/{{nope}}/bg.png)">Hi {{nope}}</p>'
+        '<img src="https://cdn.example/{{nope}}.png" alt="{{nope}}">'
+    )
+    entry = communication("START", 2, body, subject="For {{nope}}")
+    path = _doc(tmp_path, "t", [entry], "m.yaml")
+    page, _ = page_of(documents([path], *_env(tmp_path)), sample=Sample("s", {}))
+    assert "\ue000" not in page
+    assert "\ue001" not in page
+    listed = re.findall(r"<li><code>(.*?)</code></li>", page)
+    mark = '<mark class="unknown" title="no sample value">{{nope}}</mark>'
+    assert listed == [f"https://cdn.example/{mark}.png", f"https://cdn.example/{mark}/bg.png"]
