@@ -50,7 +50,7 @@ _CSS_STRING = re.compile(r""""([^"]*)"|'([^']*)'""")
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{1,6})\s?|([^\n0-9A-Fa-f]))")
 _DANGEROUS = re.compile(r"<(meta|base|link)\b[^>]*>", re.I)
 _HAS_TAG = re.compile(r"<[A-Za-z][^>]*>")
-_MARKED = re.compile(f"{OPEN}([^{CLOSE}]*){CLOSE}")
+_MARK_OR_ANGLE = re.compile(f"[<>]|{OPEN}([^{CLOSE}]*){CLOSE}")
 
 
 @dataclass(frozen=True)
@@ -167,15 +167,23 @@ def _css_url(match: re.Match[str], images: list[str]) -> str:
 
 
 def _marks_in_text(body: str) -> str:
-    """Unknown placeholders as ``<mark>`` in text, as their bare ``{{name}}`` inside a tag."""
-
-    def replace(match: re.Match[str]) -> str:
-        before = body[: match.start()]
-        inside_tag = before.rfind("<") > before.rfind(">")
+    """Unknown placeholders as ``<mark>`` in text, as their bare ``{{name}}`` inside a tag
+    (after a ``<`` with no ``>`` since), in one pass."""
+    if OPEN not in body:
+        return body
+    out: list[str] = []
+    inside_tag = False
+    at = 0
+    for match in _MARK_OR_ANGLE.finditer(body):
+        if match.group(1) is None:
+            inside_tag = match.group() == "<"
+            continue
+        out.append(body[at : match.start()])
         shown = "{{" + match.group(1) + "}}"
-        return shown if inside_tag else f'<mark class="unknown">{esc(shown)}</mark>'
-
-    return _MARKED.sub(replace, body) if OPEN in body else body
+        out.append(shown if inside_tag else f'<mark class="unknown">{esc(shown)}</mark>')
+        at = match.end()
+    out.append(body[at:])
+    return "".join(out)
 
 
 class _Text(HTMLParser):
