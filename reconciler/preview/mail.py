@@ -64,10 +64,13 @@ def is_html(body: str) -> bool:
     return _HAS_TAG.search(body) is not None
 
 
-def mail_view(filled_body: str) -> MailView:
-    """``filled_body`` (HTML-escaped sample values, unknown placeholders marked) made safe."""
+def mail_view(filled_body: str, *, html_body: bool | None = None) -> MailView:
+    """``filled_body`` (HTML-escaped sample values, unknown placeholders marked) made safe.
+
+    ``html_body``: whether the template is HTML (``is_html`` of the template, not of the
+    filled text: a sample value holding markup leaves a plain body plain)."""
     images: list[str] = []
-    if not is_html(filled_body):
+    if not (is_html(filled_body) if html_body is None else html_body):
         text = esc(filled_body)
         body = f'<div style="white-space:pre-wrap;font-family:sans-serif">{text}</div>'
         return MailView(_HEAD + _marks_in_text(body), (), filled_body)

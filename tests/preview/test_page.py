@@ -261,3 +261,20 @@ def test_unknown_placeholders_are_marked_wherever_they_are_shown(tmp_path: Path)
     listed = re.findall(r"<li><code>(.*?)</code></li>", page)
     mark = '<mark class="unknown" title="no sample value">{{nope}}</mark>'
     assert listed == [f"https://cdn.example/{mark}.png", f"https://cdn.example/{mark}/bg.png"]
+
+
+def test_sample_values_are_text_in_a_plain_email_too(tmp_path: Path) -> None:
+    """A body without HTML tags is text: a sample value holding markup is shown as written,
+    not turned into elements of the body (nor its image into a listed one)."""
+    entry = communication("START", 2, "Hi {{first_name}},\nsee you.", subject="Hello")
+    path = _doc(tmp_path, "t", [entry], "m.yaml")
+    value = '<b>Ana</b><img src="https://x.example/a.png">'
+    page, _ = page_of(documents([path], *_env(tmp_path)), sample=Sample("s", {"first_name": value}))
+    [card] = cards(page)
+    [frame] = card.iframes
+    assert "<b>" not in frame["srcdoc"]
+    assert (
+        "&lt;b&gt;Ana&lt;/b&gt;&lt;img src=&quot;https://x.example/a.png&quot;&gt;"
+        in frame["srcdoc"]
+    )
+    assert card.attrs["data-images"] == "0"
