@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from reconciler.preview.fill import CLOSE, OPEN, fill, marked_pieces, spans
 
 
@@ -61,3 +65,15 @@ def test_a_liquid_template_cannot_grow_without_bound() -> None:
         assert "limit reached" in filled.error
     ordinary = "{% for p in (1..200) %}<li>{{ p }}</li>{% endfor %}"
     assert fill(ordinary, {}, liquid=True, escape=False).text.count("<li>") == 200
+
+
+def test_liquid_include_and_render_read_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "secret.liquid").write_text("hunter2", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for tag in ("include", "render"):
+        for name in ("secret.liquid", str(tmp_path / "secret.liquid")):
+            filled = fill(f'{{% {tag} "{name}" %}}', {}, liquid=True, escape=False)
+            assert "hunter2" not in filled.text
+            assert filled.error is not None
