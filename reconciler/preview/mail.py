@@ -244,11 +244,16 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+# The standard library's parser raises AssertionError on a marked section it has no name for
+# (``<![ ]>``, ``<![foo[``): the plain view reads such a ``<![`` as text.
+_UNKNOWN_SECTION = re.compile(r"<!\[(?!(?:cdata|if|else|endif|temp|ignore|include|rcdata)\b)", re.I)
+
+
 def plain_text(body_html: str) -> str:
     """What a client without HTML shows: the text, one paragraph per block, links as
     ``text <url>``; blank runs squeezed."""
     parser = _Text()
-    parser.feed(body_html)
+    parser.feed(_UNKNOWN_SECTION.sub("&lt;![", body_html))
     parser.close()
     lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
     out: list[str] = []

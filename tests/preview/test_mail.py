@@ -81,3 +81,9 @@ def test_remote_references_written_any_way_html_or_css_allows_are_listed() -> No
         assert f"x.example/{n}.png" not in view.srcdoc
     assert "https://x.example/link" in view.srcdoc
     assert view.srcdoc.count(PLACEHOLDER) == 4
+
+
+def test_a_marked_section_the_parser_cannot_name_is_text_not_a_crash() -> None:
+    body = "<p><![ ]>a</p><![foo[ x ]]>b<![if !mso]>c<![endif]><![CDATA[d]]><![>e"
+    assert plain_text(body) == "<![ ]>a\n<![foo[ x ]]>bc<![>e"
+    assert "<![if !mso]>" in mail_view(body).srcdoc
