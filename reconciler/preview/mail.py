@@ -49,7 +49,7 @@ _CSS_STRING_URL = re.compile(r"""@import\s*(?:"([^"]*)"|'([^']*)')|image-set\(([
 _CSS_STRING = re.compile(r""""([^"]*)"|'([^']*)'""")
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{1,6})\s?|([^\n0-9A-Fa-f]))")
 _DANGEROUS = re.compile(r"<(meta|base|link)\b[^>]*>", re.I)
-_HAS_TAG = re.compile(r"<[A-Za-z][^>]*>")
+_TAG_OPEN = re.compile(r"<[A-Za-z]")
 _MARK_OR_ANGLE = re.compile(f"[<>]|{OPEN}([^{CLOSE}]*){CLOSE}")
 
 
@@ -61,7 +61,10 @@ class MailView:
 
 
 def is_html(body: str) -> bool:
-    return _HAS_TAG.search(body) is not None
+    """Whether ``body`` holds a tag: a ``<`` and a letter with a ``>`` after them (the first
+    such ``<`` decides, so a body of ``<a <a …`` is read once, not from every ``<``)."""
+    opening = _TAG_OPEN.search(body)
+    return opening is not None and body.find(">", opening.end()) >= 0
 
 
 def mail_view(filled_body: str, *, html_body: bool | None = None) -> MailView:
@@ -245,15 +248,32 @@ class _Text(HTMLParser):
 
 
 # The standard library's parser raises AssertionError on a marked section it has no name for
-# (``<![ ]>``, ``<![foo[``): the plain view reads such a ``<![`` as text.
+# (``<![ ]>``, ``<![foo[``), and rescans to the end of the body from every '<' it cannot
+# finish (``<a <a <a …``, comments never closed): quadratic, a minute for 60 kB. The plain
+# view reads such a '<' as text: a tag needs its '>' before the next '<', a comment or a
+# marked section its close somewhere after it.
 _UNKNOWN_SECTION = re.compile(r"<!\[(?!(?:cdata|if|else|endif|temp|ignore|include|rcdata)\b)", re.I)
+_UNFINISHED_TAG = re.compile(r"<(?=[^<>]*(?:<|\Z))")
+_COMMENT_CLOSE = re.compile(r"--\s*>")  # as html.parser ends a comment
+_SECTION_CLOSE = re.compile(r"\]\s*>")  # and a marked section
+
+
+def _parseable(body: str) -> str:
+    """``body`` with each '<' the standard library's parser would choke on written ``&lt;``."""
+    body = _UNFINISHED_TAG.sub("&lt;", _UNKNOWN_SECTION.sub("&lt;![", body))
+    for opening, close in (("<!--", _COMMENT_CLOSE), ("<![", _SECTION_CLOSE)):
+        last = max((m.start() for m in close.finditer(body)), default=-1)
+        if body.find(opening, last + 1) >= 0:
+            head, tail = body[: last + 1], body[last + 1 :]
+            body = head + tail.replace(opening, "&lt;" + opening[1:])
+    return body
 
 
 def plain_text(body_html: str) -> str:
     """What a client without HTML shows: the text, one paragraph per block, links as
     ``text <url>``; blank runs squeezed."""
     parser = _Text()
-    parser.feed(_UNKNOWN_SECTION.sub("&lt;![", body_html))
+    parser.feed(_parseable(body_html))
     parser.close()
     lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
     out: list[str] = []
