@@ -147,9 +147,16 @@ def _paired(now: list[Communication], old: list[Communication]) -> tuple[Item, .
 Row = tuple[str, str, str]  # (kind: same | change | add | del, before line, after line)
 
 
+# Past this many line pairs difflib's matching (quadratic in repeated lines: 10,000 equal
+# lines take 14 s) gives way to pairing the lines between the common head and tail in order.
+DIFF_CELLS = 1_000_000
+
+
 def changed_lines(before: Communication, after: Communication) -> list[Row]:
     """Side-by-side rows of the two communications' lines; changed rows are not ``same``."""
     a, b = before.lines(), after.lines()
+    if len(a) * len(b) > DIFF_CELLS:
+        return _in_order(a, b)
     rows: list[Row] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
@@ -163,4 +170,26 @@ def changed_lines(before: Communication, after: Communication) -> list[Row]:
             y = right[n] if n < len(right) else None
             kind = "change" if x is not None and y is not None else ("del" if y is None else "add")
             rows.append((kind, x or "", y or ""))
+    return rows
+
+
+def _in_order(a: list[str], b: list[str]) -> list[Row]:
+    """Rows of two long texts: the common first and last lines ``same``, the lines between
+    paired in order (linear, where difflib's alignment would take minutes)."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    rows: list[Row] = [("same", line, line) for line in a[:head]]
+    left, right = a[head : len(a) - tail], b[head : len(b) - tail]
+    for n in range(max(len(left), len(right))):
+        x = left[n] if n < len(left) else None
+        y = right[n] if n < len(right) else None
+        if x is not None and y is not None:
+            rows.append(("same" if x == y else "change", x, y))
+        else:
+            rows.append(("del", x or "", "") if y is None else ("add", "", y))
+    rows.extend(("same", line, line) for line in a[len(a) - tail :])
     return rows
