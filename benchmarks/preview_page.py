@@ -1,9 +1,14 @@
 """Measure ``reconciler preview`` (issue 22: 1,000 targets written in under 2 s).
 
-Usage: python benchmarks/preview_page.py [--targets 1000]. Runs the command in-process on
-generated manifests (an HTML email with remote images, a two-segment UCS-2 SMS, a push
-notification and a plain email per target, with the worst-case sample) and prints the time
+Usage: python benchmarks/preview_page.py [--targets 1000] [--dense]. Runs the command
+in-process on generated manifests (an HTML email with remote images, a two-segment UCS-2 SMS, a
+push notification and a plain email per target, with the worst-case sample) and prints the time
 from start to a written DIR/index.html, and the time of the page alone.
+
+``--dense`` instead times the page of two targets whose SMS and email bodies are each a
+900 kB template of 100,000 unknown placeholders (near the 1 MiB manifest cap), and of an email
+of 100,000 tags never finished (``<a <a …``), and the before/after rows of two messages of
+50,000 equal lines: all linear in the template, so this takes a few seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -71,10 +76,60 @@ def generate(directory: Path, targets: int, per_file: int = 50) -> None:
         (directory / "manifests" / f"m{start:06d}.yaml").write_text("---\n".join(chunk))
 
 
+DENSE = """\
+apiVersion: reconciler/v1
+kind: TargetCommunications
+metadata: {{name: dense-{channel}}}
+target: {{targetGroup: 1, target: {channel}}}
+communications:
+  - {{communicationType: START, channelId: {channel}, sender: NWREWARDS, subjectTemplate: "x",
+     messageTemplate: "{body}"}}
+"""
+
+
+def dense() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "manifests").mkdir()
+        (directory / "reconciler.yaml").write_text(CONFIG)
+        body = "{{nope}} " * 100_000  # 900 kB: 100,000 placeholders
+        for channel in (1, 2):
+            text = DENSE.format(channel=channel, body=("<p>" if channel == 2 else "") + body)
+            (directory / "manifests" / f"dense{channel}.yaml").write_text(text)
+        # An email body of 100,000 tags never finished ('<a <a … >'): 300 kB.
+        unfinished = DENSE.format(channel=2, body="<p>" + "<a " * 100_000 + ">")
+        unfinished = unfinished.replace("dense-2", "unfinished").replace("target: 2", "target: 3")
+        (directory / "manifests" / "unfinished.yaml").write_text(unfinished)
+        with contextlib.chdir(directory):
+            out, err = io.StringIO(), io.StringIO()
+            start = time.perf_counter()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = cli_main(["--config", "reconciler.yaml", "preview", "--out", "preview"])
+            elapsed = time.perf_counter() - start
+            assert code == 0, err.getvalue()
+    from reconciler.preview.compare import Communication, changed_lines
+
+    def message(text: str) -> Communication:
+        return Communication("START", "SMS", "sms", "NW", "", text, 0, True, "m.yaml:1:1")
+
+    start = time.perf_counter()
+    changed_lines(message("x\n" * 50_000 + "y"), message("x\n" * 25_000 + "z\n" + "x\n" * 25_000))
+    compared = time.perf_counter() - start
+    print(
+        "preview of two 900 kB placeholder-dense templates and a 300 kB email of unfinished"
+        f" tags written in {elapsed:.2f} s; two messages of 50,000 equal lines compared in"
+        f" {compared:.2f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--dense", action="store_true", help="time placeholder-dense templates")
     args = parser.parse_args()
+    if args.dense:
+        dense()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         generate(directory, args.targets)

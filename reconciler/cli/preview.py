@@ -102,9 +102,28 @@ def write_preview(
     target = out / PAGE
     try:
         out.mkdir(parents=True, exist_ok=True)
-        target.write_text(page, encoding="utf-8")
+        _replace(target, page)
     except (OSError, ValueError) as exc:
         raise OutputError(f"--out {str(out)!r} cannot be written: {failure_reason(exc)}") from None
     run.out.print(totals.line())
     run.out.info(f"wrote {target}")
     return ExitCode.OK
+
+
+def _replace(target: Path, text: str) -> None:
+    """``text`` written to a new file of a random name beside ``target`` and renamed over it:
+    a symlink at ``target`` (a checkout may hold one) is replaced, never written through."""
+    import os
+    import tempfile
+
+    descriptor, scratch = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(scratch, 0o666 & ~umask)  # as a file created there would be
+        os.replace(scratch, target)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise

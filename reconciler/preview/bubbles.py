@@ -41,6 +41,7 @@ def bubble(view: SmsView) -> str:
     text = view.text
     ends = [*view.starts[1:], len(text)]
     out: list[str] = []
+    first = 0  # the first unknown placeholder not wholly before this segment (they are in order)
     for number, (start, end) in enumerate(zip(view.starts, ends, strict=True), 1):
         if number > 1:
             out.append(
@@ -48,9 +49,12 @@ def bubble(view: SmsView) -> str:
             )
         out.append(f'<span class="segment"{attrs(data_segment=number)}>')
         at = start
-        for low, high in view.unknown:
-            if high <= start or low >= end:
-                continue
+        while first < len(view.unknown) and view.unknown[first][1] <= start:
+            first += 1
+        for index in range(first, len(view.unknown)):
+            low, high = view.unknown[index]
+            if low >= end:
+                break
             out.append(_characters(text, at, max(low, at), view.sms.first_ucs2))
             out.append(unknown_mark(text[max(low, at) : min(high, end)]))
             at = min(high, end)

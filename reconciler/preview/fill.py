@@ -124,4 +124,12 @@ def _environment() -> Environment:
         def __str__(self) -> str:
             return f"{OPEN}{self.name}{CLOSE}"
 
-    return Environment(undefined=Marked)
+    class Limited(Environment):
+        """A template cannot take the machine: loops, output and assigned values are capped
+        far above what a message needs (Liquid's reason is then shown on the card)."""
+
+        loop_iteration_limit = 100_000
+        output_stream_limit = 2_000_000  # characters; an email past ~100 kB is clipped anyway
+        local_namespace_limit = 2_000_000
+
+    return Limited(undefined=Marked)

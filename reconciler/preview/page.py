@@ -179,9 +179,9 @@ def card(
         subject = fill(c.subject, values, liquid=liquid, escape=False)
         html_body = is_html(c.message)
         message = fill(c.message, values, liquid=liquid, escape=html_body)
-        mail = mail_view(message.text)
+        mail = mail_view(message.text, html_body=html_body)
         extra = attrs(data_images=len(mail.images))
-        images = "".join(f"<li><code>{esc(url)}</code></li>" for url in mail.images)
+        images = "".join(f"<li><code>{marked_text(url)}</code></li>" for url in mail.images)
         listed = (
             f'<details class="images" open><summary>{plural(len(mail.images), "image")} not '
             f"loaded (shown as placeholders)</summary><ul>{images}</ul></details>"

@@ -94,6 +94,26 @@ def test_an_out_that_is_a_file_is_one_error(demo: Path, cli: Run) -> None:
     assert err.count("\n") == 1
 
 
+def test_a_symlink_at_the_page_is_replaced_never_written_through(demo: Path, cli: Run) -> None:
+    """A checkout can hold ``DIR/index.html`` as a symlink: the page replaces the link and
+    writes nothing where it points, even where it points at nothing yet."""
+    (demo / "p").mkdir()
+    outside = demo / "outside.txt"
+    outside.write_text("keep", encoding="utf-8")
+    (demo / "p" / "index.html").symlink_to(outside)
+    (demo / "q").mkdir()
+    (demo / "q" / "index.html").symlink_to(demo / "created-outside.html")
+    for out in ("p", "q"):
+        code, _, err = cli("preview", "--out", out)
+        assert code == 0, err
+        page = demo / out / "index.html"
+        assert not page.is_symlink()
+        assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert outside.read_text(encoding="utf-8") == "keep"
+    assert not (demo / "created-outside.html").exists()
+    assert sorted(p.name for p in (demo / "p").iterdir()) == ["index.html"]  # no temporary left
+
+
 def test_out_is_required(demo: Path, cli: Run) -> None:
     code, _, err = cli("preview")
     assert code == 1

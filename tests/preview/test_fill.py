@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from reconciler.preview.fill import CLOSE, OPEN, fill, marked_pieces, spans
 
 
@@ -46,3 +50,30 @@ def test_a_template_liquid_cannot_parse_is_filled_tag_by_tag_with_the_reason() -
     filled = fill("{% if %}Hi {{first_name}}", {"first_name": "Ana"}, liquid=True, escape=False)
     assert filled.text == "{% if %}Hi Ana"
     assert filled.error
+
+
+def test_a_liquid_template_cannot_grow_without_bound() -> None:
+    """Loops, captures and assignments that would take the machine's memory or time stop at a
+    limit: the template is then filled tag by tag, with Liquid's reason."""
+    doubled = '{% assign a = "xxxxxxxxxx" %}' + "{% assign a = a | append: a %}" * 22 + "{{a}}"
+    captured = '{% assign a = "xxxxxxxxxx" %}' + "{% capture a %}{{a}}{{a}}{% endcapture %}" * 22
+    looped = "{% for a in (1..1000) %}{% for b in (1..1000) %}x{% endfor %}{% endfor %}"
+    for template in (doubled, captured + "{{a}}", looped):
+        filled = fill(template, {}, liquid=True, escape=False)
+        assert spans(filled.text)[0] == template
+        assert filled.error is not None
+        assert "limit reached" in filled.error
+    ordinary = "{% for p in (1..200) %}<li>{{ p }}</li>{% endfor %}"
+    assert fill(ordinary, {}, liquid=True, escape=False).text.count("<li>") == 200
+
+
+def test_liquid_include_and_render_read_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "secret.liquid").write_text("hunter2", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for tag in ("include", "render"):
+        for name in ("secret.liquid", str(tmp_path / "secret.liquid")):
+            filled = fill(f'{{% {tag} "{name}" %}}', {}, liquid=True, escape=False)
+            assert "hunter2" not in filled.text
+            assert filled.error is not None

@@ -93,10 +93,33 @@ def test_one_card_per_communication_with_the_filled_counts() -> None:
             assert "allow-scripts" not in str(frame)
 
 
-def _doc(tmp_path: Path, name: str, entries: list[dict[str, object]], file: str) -> Path:
+def _doc(
+    tmp_path: Path, name: str, entries: list[dict[str, object]], file: str, target: int = 1
+) -> Path:
     path = tmp_path / file
-    path.write_text(manifest(name, 1, 1, entries), encoding="utf-8")
+    path.write_text(manifest(name, 1, target, entries), encoding="utf-8")
     return path
+
+
+def test_before_and_after_pair_documents_by_target_not_by_name(tmp_path: Path) -> None:
+    """A document renamed (same target) is compared with its base; a name that moved to
+    another target is that target's release and a new target, never compared across."""
+    sms = communication("REMINDER", 1, "3 days left.", sender="NW")
+    push = communication("CHANGE", 3, "Halfway there", subject="Keep going", sender="NW")
+    base = [_doc(tmp_path, "old-name", [sms, push], "base.yaml")]
+    changed = {**sms, "messageTemplate": "2 days left."}
+    head = [_doc(tmp_path, "new-name", [changed, push], "head.yaml")]
+    page, totals = page_of(documents(head, *_env(tmp_path)), documents(base, *_env(tmp_path)))
+    sides = [(c.attrs["data-type"], c.attrs["data-side"]) for c in cards(page)]
+    assert sides == [("REMINDER", "before"), ("REMINDER", "after"), ("CHANGE", "current")]
+    assert totals.changed == 1
+    assert re.findall(r'data-target="([^"]+)"', page) == ["new-name"]
+
+    moved = [_doc(tmp_path, "old-name", [sms, push], "moved.yaml", target=2)]
+    page, totals = page_of(documents(moved, *_env(tmp_path)), documents(base, *_env(tmp_path)))
+    sides = [c.attrs["data-side"] for c in cards(page)]
+    assert sides == ["new", "new", "removed", "removed"]
+    assert totals.changed == 4
 
 
 def test_before_and_after_show_exactly_the_changed_communications(tmp_path: Path) -> None:
@@ -221,3 +244,37 @@ def test_liquid_templates_render_when_the_environment_enables_liquid(tmp_path: P
     assert "".join(liquid.text).startswith("STARTSMSFromNWHi ANA, {{nope}}!")
     assert "{% if first_name %}" in "".join(literal.text)
     assert ["unknown"] in liquid.classes
+
+
+def test_unknown_placeholders_are_marked_wherever_they_are_shown(tmp_path: Path) -> None:
+    """In a listed image URL as in text: ``{{name}}`` highlighted, never the private marks the
+    filling puts around it."""
+    body = (
+        '<p style="background:url(https://cdn.example/{{nope}}/bg.png)">Hi {{nope}}</p>'
+        '<img src="https://cdn.example/{{nope}}.png" alt="{{nope}}">'
+    )
+    entry = communication("START", 2, body, subject="For {{nope}}")
+    path = _doc(tmp_path, "t", [entry], "m.yaml")
+    page, _ = page_of(documents([path], *_env(tmp_path)), sample=Sample("s", {}))
+    assert "\ue000" not in page
+    assert "\ue001" not in page
+    listed = re.findall(r"<li><code>(.*?)</code></li>", page)
+    mark = '<mark class="unknown" title="no sample value">{{nope}}</mark>'
+    assert listed == [f"https://cdn.example/{mark}.png", f"https://cdn.example/{mark}/bg.png"]
+
+
+def test_sample_values_are_text_in_a_plain_email_too(tmp_path: Path) -> None:
+    """A body without HTML tags is text: a sample value holding markup is shown as written,
+    not turned into elements of the body (nor its image into a listed one)."""
+    entry = communication("START", 2, "Hi {{first_name}},\nsee you.", subject="Hello")
+    path = _doc(tmp_path, "t", [entry], "m.yaml")
+    value = '<b>Ana</b><img src="https://x.example/a.png">'
+    page, _ = page_of(documents([path], *_env(tmp_path)), sample=Sample("s", {"first_name": value}))
+    [card] = cards(page)
+    [frame] = card.iframes
+    assert "<b>" not in frame["srcdoc"]
+    assert (
+        "&lt;b&gt;Ana&lt;/b&gt;&lt;img src=&quot;https://x.example/a.png&quot;&gt;"
+        in frame["srcdoc"]
+    )
+    assert card.attrs["data-images"] == "0"

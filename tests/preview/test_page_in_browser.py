@@ -68,6 +68,7 @@ def test_the_demo_page_loads_offline_with_a_card_per_communication(
 HOSTILE_EMAIL = """<html><body>
 <script>parent.document.title='pwned'; new Image().src='{url}/script-ran'</script>
 <img src="{url}/remote.png" onerror="parent.document.title='pwned'">
+<img/src="{url}/slash.png"><img alt="a>b" src="{url}/quoted.png"><img alt=""src="{url}/glued.png">
 <a href="javascript:parent.document.title='pwned'">click</a>
 <p style="background:url({url}/css.png)">Hi {{{{first_name}}}}</p></body></html>"""
 HOSTILE_TEXT = (
@@ -100,9 +101,12 @@ def test_a_hostile_template_runs_and_loads_nothing(
         # What the browser said: only that it refused to run the body's script.
         assert loaded.console
         assert all("Blocked script execution in 'about:srcdoc'" in m for m in loaded.console)
-        assert f"{server.url}/remote.png" in page.read_text(encoding="utf-8")  # listed, not loaded
+        written = page.read_text(encoding="utf-8")
+        for image in ("remote", "slash", "quoted", "glued"):  # listed, not loaded
+            assert f"<li><code>{server.url}/{image}.png</code></li>" in written
 
-        # The control: the same page with the sandbox opened and the policies taken out.
+        # The control: the same page with the sandbox opened and the policies taken out. Only
+        # the script's request arrives: every image, however its tag is written, was replaced.
         text = page.read_text(encoding="utf-8")
         text = text.replace('sandbox=""', 'sandbox="allow-scripts allow-same-origin"')
         text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text)
