@@ -4,6 +4,8 @@ record): read with a size cap and one clear error, written atomically. No networ
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import TypeVar
 
@@ -45,6 +47,14 @@ def write_atomically(path: Path, text: str) -> None:
     reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = text if text.endswith("\n") else text + "\n"
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(text, encoding="utf-8")
-    scratch.replace(path)
+    # A fresh, exclusively created name: a link planted at a fixed scratch name is never
+    # written through.
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    scratch = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        scratch.replace(path)
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
