@@ -83,26 +83,44 @@ def left_by_apply(target: ReportTarget) -> list[Communication] | None:
     return list(rows.values())
 
 
-def changed_since(target: ReportTarget, live: Sequence[Communication]) -> str | None:
-    """Why ``target`` may not be restored without ``--force``, or None."""
-    before = rows_of(target.preImage or [], target.label)
+def _shown(rows: Sequence[Communication], inactive_visible: bool) -> list[Communication]:
+    """What a read shows of ``rows``: an API that hides inactive rows leaves them out."""
+    return list(rows) if inactive_visible else [row for row in rows if row.active]
+
+
+def changed_since(
+    target: ReportTarget, live: Sequence[Communication], inactive_visible: bool = True
+) -> str | None:
+    """Why ``target`` may not be restored without ``--force``, or None. ``inactive_visible``
+    (the contract's ``inactiveRowsVisible``): whether a read shows the rows apply deactivated."""
+    before = _shown(rows_of(target.preImage or [], target.label), inactive_visible)
     if fingerprint(live) == fingerprint(before):
         return None  # already as it was: nothing to restore, nothing to lose
     left = left_by_apply(target)
     if left is None:
         return f"{target.label} (what that apply wrote is not known: a request had no answer)"
-    if fingerprint(live) != fingerprint(left):
+    if fingerprint(live) != fingerprint(_shown(left, inactive_visible)):
         return f"{target.label} (live state changed after that apply)"
     return None
 
 
 def restoration(
-    target: ReportTarget, live: Sequence[Communication], channels: dict[int, str]
+    target: ReportTarget,
+    live: Sequence[Communication],
+    channels: dict[int, str],
+    inactive_visible: bool = True,
 ) -> TargetPlan:
     """The changes that give ``target`` its pre-image back, row by row and id by id: rows
     since changed are updated back (re-activated where they were active), rows apply created
-    are deactivated, and a row that is gone is created again (with a new id, and a warning)."""
+    are deactivated, and a row that is gone is created again (with a new id, and a warning).
+    Where the API hides inactive rows, a row that apply's answers show it deactivated is
+    re-activated by its id, not created again."""
     before = {row.id: row for row in rows_of(target.preImage or [], target.label)}
+    hidden = (
+        {}
+        if inactive_visible
+        else {row.id: row for row in left_by_apply(target) or () if not row.active}
+    )
     changes: list[Change] = []
     warnings: list[str] = []
     for row in sorted(live, key=lambda r: r.id):
@@ -118,6 +136,10 @@ def restoration(
                 changes.append(change)
     for id_, old in sorted(before.items()):
         if id_ not in {row.id for row in live} and old.active:
+            if id_ in hidden and hidden[id_].communicationType == old.communicationType:
+                change = _back(hidden[id_], old)
+                changes.extend([change] if change is not None else [])
+                continue
             key = key_of(old.communicationType, old.channelId)
             warnings.append(f"id {id_} ({key.label(channels)}) is gone; restored as a new row")
             after = Snapshot.of(old)
@@ -168,9 +190,11 @@ async def plan_rollback(
     force: bool,
     keep_live: dict[tuple[int, int], list[Communication]],
     now: datetime | None = None,
+    inactive_visible: bool = True,
 ) -> Plan:
     """Read each chosen target, refuse (naming them) those changed since unless ``force``,
-    and plan the restoration of the others; nothing is written here."""
+    and plan the restoration of the others; nothing is written here. ``inactive_visible``:
+    the contract's ``inactiveRowsVisible``."""
     gate = asyncio.Semaphore(parallelism)
 
     async def read(ref: tuple[int, int]) -> list[Communication]:
@@ -181,7 +205,9 @@ async def plan_rollback(
     lives = await asyncio.gather(*(read(t.ref) for t in targets))
     channels = {c.id: c.name for c in await channels_read}
     refused = [
-        why for t, live in zip(targets, lives, strict=True) if (why := changed_since(t, live))
+        why
+        for t, live in zip(targets, lives, strict=True)
+        if (why := changed_since(t, live, inactive_visible))
     ]
     if refused and not force:
         raise ApplyRefused(
@@ -191,7 +217,7 @@ async def plan_rollback(
         )
     planned = []
     for target, live in zip(targets, lives, strict=True):
-        restored = restoration(target, live, channels)
+        restored = restoration(target, live, channels, inactive_visible)
         planned.append(restored)
         if restored.has_changes:
             keep_live[target.ref] = live

@@ -96,11 +96,19 @@ def rollback(
             parallelism=jobs,
             force=force,
             keep_live=live,
+            inactive_visible=_inactive_visible(settings),
         )
 
     from reconciler.live import Selection
 
     return run.run_async(run_apply(settings, Selection(), options, run.out, planner))
+
+
+def _inactive_visible(settings: Settings) -> bool:
+    """Whether this run's API contract shows inactive rows (what a restoration compares)."""
+    from reconciler.live import run_contract
+
+    return run_contract(settings).contract.inactiveRowsVisible
 
 
 async def _save_plan(
@@ -119,6 +127,7 @@ async def _save_plan(
             parallelism=settings.env.parallelism,
             force=force,
             keep_live={},
+            inactive_visible=_inactive_visible(settings),
         )
     console.print(render_text(planned, color=console.color))
     try:
