@@ -64,6 +64,7 @@ class ReportTarget(_Read):
 class RunReport(_Read):
     formatVersion: Literal[1]
     environment: str
+    endpoint: str | None = None
     startedAt: str
     finishedAt: str = ""
     commit: str | None = None

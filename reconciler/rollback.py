@@ -42,13 +42,22 @@ def chosen_targets(
     environment: str,
     target_group: int | str | None = None,
     selectors: Sequence[str] = (),
+    *,
+    endpoint: str,
 ) -> list[ReportTarget]:
     """The report's targets to restore: those with a pre-image, in the group asked for (id or
-    name) and matching ``--select`` (``name=`` or the labels the report recorded)."""
+    name) and matching ``--select`` (``name=`` or the labels the report recorded). A report
+    of another environment, or read from another ``endpoint``, is refused."""
     if report.environment != environment:
         raise ApplyRefused(
             f"the report is of environment {report.environment!r}, not {environment!r}; "
             "run rollback with --env " + report.environment
+        )
+    if report.endpoint != endpoint:
+        made = f"endpoint {report.endpoint[:200]!r}" if report.endpoint else "no named endpoint"
+        raise ApplyRefused(
+            f"the report's pre-images were read from {made}, but environment {environment!r} "
+            f"now uses endpoint {endpoint!r}: a rollback restores only where they were read"
         )
     pairs = parse_selectors(selectors)
     chosen = [

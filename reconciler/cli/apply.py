@@ -291,7 +291,7 @@ def _write_report(
     planned, result, pre_images, labels = record
     problem = record_run(
         path, planned, result, pre_images, labels, settings.root, settings.environment,
-        started_at=started, refused=refused,
+        started_at=started, refused=refused, endpoint=settings.env.endpoint,
     )  # fmt: skip
     if problem:
         console.warn(problem)

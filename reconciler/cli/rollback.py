@@ -70,7 +70,9 @@ def rollback(
     run = state(ctx)
     settings = run.settings()
     recorded = read_report(report)
-    targets = chosen_targets(recorded, settings.environment, chosen_group, select or ())
+    targets = chosen_targets(
+        recorded, settings.environment, chosen_group, select or (), endpoint=settings.env.endpoint
+    )
     if out is not None:
         return run.run_async(_write_manifests(settings, targets, out, force, run.out))
     if plan_out is not None:
