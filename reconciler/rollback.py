@@ -213,10 +213,16 @@ async def plan_rollback(
     channels_read = asyncio.ensure_future(client.list_channels())
     lives = await asyncio.gather(*(read(t.ref) for t in targets))
     channels = {c.id: c.name for c in await channels_read}
+    # A target its restoration leaves as it is (restored already, by a run cut short or an
+    # earlier rollback) is not refused: there is nothing to write, so nothing to lose.
+    planned = [
+        restoration(t, live, channels, inactive_visible)
+        for t, live in zip(targets, lives, strict=True)
+    ]
     refused = [
         why
-        for t, live in zip(targets, lives, strict=True)
-        if (why := changed_since(t, live, inactive_visible))
+        for t, live, restored in zip(targets, lives, planned, strict=True)
+        if restored.has_changes and (why := changed_since(t, live, inactive_visible))
     ]
     if refused and not force:
         raise ApplyRefused(
@@ -224,10 +230,7 @@ async def plan_rollback(
             + "; ".join(refused)
             + ". Nothing was written; --force restores them anyway"
         )
-    planned = []
-    for target, live in zip(targets, lives, strict=True):
-        restored = restoration(target, live, channels, inactive_visible)
-        planned.append(restored)
+    for target, live, restored in zip(targets, lives, planned, strict=True):
         if restored.has_changes:
             keep_live[target.ref] = live
     return assemble_plan(planned, environment, now or datetime.now(UTC), channels=channels)

@@ -30,3 +30,28 @@ def test_rollback_refuses_a_report_made_on_another_endpoint(
     # On its own endpoint it restores.
     write_config(workspace, sandbox.url)  # type: ignore[attr-defined]
     assert cli("rollback", "--report", "report.json", "--auto-approve", "--force")[0] == 0
+
+
+def test_a_rollback_cut_short_is_finished_by_running_it_again_without_force(
+    workspace: Path, cli: Run, sandbox: object
+) -> None:
+    config = workspace / "reconciler.yaml"  # the restoration deactivates what apply created
+    config.write_text(config.read_text() + "    maxDeactivatePercent: 100\n")
+    assert cli("apply", "--auto-approve", "--report", "report.json")[0] == 0
+    # The first run restores one group only (as an interrupted run would have done).
+    code, out, err = cli(
+        "rollback", "--report", "report.json", "--target-group", "2163", "--auto-approve"
+    )
+    assert code == 0, (out, err)
+    store = sandbox.store  # type: ignore[attr-defined]
+    restored = {ref: store.communications(*ref) for ref in [(2163, 2317), (2163, 2318)]}
+    store.clear_request_log()
+    code, out, err = cli("rollback", "--report", "report.json", "--auto-approve")
+    assert code == 0, (out, err)
+    assert {ref: store.communications(*ref) for ref in restored} == restored  # not written again
+    assert {int(r.path.split("/")[3]) for r in writes(store.request_log())} == {2170}
+    # A third run finds everything restored: nothing to write.
+    store.clear_request_log()
+    code, out, err = cli("rollback", "--report", "report.json", "--auto-approve")
+    assert code == 0, (out, err)
+    assert writes(store.request_log()) == []
