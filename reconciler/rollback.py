@@ -70,25 +70,44 @@ def chosen_targets(
         raise UsageError("the report holds no pre-image: that run wrote nothing to restore")
     if not chosen:
         raise UsageError("no target of the report matches --target-group and --select")
+    seen: set[tuple[int, int]] = set()
+    for target in report.touched:  # the report as a whole, checked before any request
+        if target.ref in seen:
+            raise UsageError(f"the report holds target {target.label} more than once")
+        seen.add(target.ref)
+    for target in chosen:  # every row the restoration reads
+        left_by_apply(target)
     return chosen
 
 
-def rows_of(raw: Sequence[dict[str, object]], where: str) -> list[Communication]:
-    """Report rows as communications (UsageError naming ``where`` if they are not)."""
+def rows_of(
+    raw: Sequence[dict[str, object]], where: str, ref: tuple[int, int] | None = None
+) -> list[Communication]:
+    """Report rows as communications (UsageError naming ``where`` if they are not, or if a
+    row names another target than ``ref``)."""
     try:
-        return [Communication.model_validate(row) for row in raw]
+        rows = [Communication.model_validate(row) for row in raw]
     except ValidationError:
         raise UsageError(f"{where}: the report's rows are not communications") from None
+    for row in rows if ref is not None else ():
+        if (row.targetGroupId, row.targetId) not in {ref, (None, None)}:
+            raise UsageError(
+                f"{where}: the report holds row id {row.id} of target "
+                f"{row.targetGroupId}/{row.targetId}, not of that target"
+            )
+    if ref is not None and len({row.id for row in rows}) != len(rows):
+        raise UsageError(f"{where}: the report holds one row id twice")
+    return rows
 
 
 def left_by_apply(target: ReportTarget) -> list[Communication] | None:
     """The rows that apply left on ``target``: its pre-image with each row the API answered
     put over it; None when a request has no answer (what it did is not known)."""
-    rows = {row.id: row for row in rows_of(target.preImage or [], target.label)}
+    rows = {row.id: row for row in rows_of(target.preImage or [], target.label, target.ref)}
     for request in target.requests:
         if request.response is None:
             return None
-        rows.update((row.id, row) for row in rows_of(request.response, target.label))
+        rows.update((row.id, row) for row in rows_of(request.response, target.label, target.ref))
     return list(rows.values())
 
 
@@ -102,7 +121,7 @@ def changed_since(
 ) -> str | None:
     """Why ``target`` may not be restored without ``--force``, or None. ``inactive_visible``
     (the contract's ``inactiveRowsVisible``): whether a read shows the rows apply deactivated."""
-    before = _shown(rows_of(target.preImage or [], target.label), inactive_visible)
+    before = _shown(rows_of(target.preImage or [], target.label, target.ref), inactive_visible)
     if fingerprint(live) == fingerprint(before):
         return None  # already as it was: nothing to restore, nothing to lose
     left = left_by_apply(target)
@@ -124,7 +143,7 @@ def restoration(
     are deactivated, and a row that is gone is created again (with a new id, and a warning).
     Where the API hides inactive rows, a row that apply's answers show it deactivated is
     re-activated by its id, not created again."""
-    before = {row.id: row for row in rows_of(target.preImage or [], target.label)}
+    before = {row.id: row for row in rows_of(target.preImage or [], target.label, target.ref)}
     hidden = (
         {}
         if inactive_visible

@@ -152,7 +152,7 @@ async def _write_manifests(
     async with open_client(settings) as client:
         channels = await client.list_channels()
     images = [(t.targetGroupId, t.targetGroupName, t.targetId, t.targetName) for t in targets]
-    rows = [rows_of(t.preImage or [], t.label) for t in targets]
+    rows = [rows_of(t.preImage or [], t.label, t.ref) for t in targets]
     files, errors = pre_image_files(
         list(zip(images, rows, strict=True)), channels, out, settings.root
     )

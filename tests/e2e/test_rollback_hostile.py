@@ -3,7 +3,10 @@ a report of another endpoint, tampered reports, a second rollback of one report.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from reconciler.sandbox import reset
 from tests.conftest import SandboxFactory
@@ -54,4 +57,51 @@ def test_a_rollback_cut_short_is_finished_by_running_it_again_without_force(
     store.clear_request_log()
     code, out, err = cli("rollback", "--report", "report.json", "--auto-approve")
     assert code == 0, (out, err)
+    assert writes(store.request_log()) == []
+
+
+def _tampered(workspace: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    path = workspace / "report.json"
+    report = json.loads(path.read_text())
+    change(report)
+    path.write_text(json.dumps(report))
+
+
+def test_rollback_refuses_a_report_listing_one_target_twice(
+    workspace: Path, cli: Run, sandbox: object
+) -> None:
+    assert cli("apply", "--auto-approve", "--report", "report.json")[0] == 0
+
+    def twice(report: dict[str, Any]) -> None:
+        copy = json.loads(json.dumps(report["targets"][0]))
+        for row in copy["preImage"]:
+            row["messageTemplate"] = "written by whoever edited the report"
+        report["targets"].append(copy)
+
+    _tampered(workspace, twice)
+    store = sandbox.store  # type: ignore[attr-defined]
+    store.clear_request_log()
+    code, out, err = cli("rollback", "--report", "report.json", "--auto-approve", "--force")
+    assert code == 1, (out, err)
+    assert (
+        err == "error: the report holds target spring-sprint-spend-500 (2163/2317) more than once\n"
+    )
+    assert writes(store.request_log()) == []
+
+
+def test_rollback_refuses_pre_image_rows_of_another_target(
+    workspace: Path, cli: Run, sandbox: object
+) -> None:
+    assert cli("apply", "--auto-approve", "--report", "report.json")[0] == 0
+
+    def moved(report: dict[str, Any]) -> None:
+        first, second = report["targets"][:2]
+        first["preImage"].append(second["preImage"][0])  # a row of another target
+
+    _tampered(workspace, moved)
+    store = sandbox.store  # type: ignore[attr-defined]
+    store.clear_request_log()
+    code, out, err = cli("rollback", "--report", "report.json", "--auto-approve", "--force")
+    assert code == 1, (out, err)
+    assert "not of that target" in err
     assert writes(store.request_log()) == []
