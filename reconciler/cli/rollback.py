@@ -144,7 +144,7 @@ async def _write_manifests(
     settings: Settings, targets: list[ReportTarget], out: Path, force: bool, console: Console
 ) -> int:
     """Manifests of the pre-images, as ``export`` writes them (``--force``: update in place)."""
-    from reconciler.export import write_files
+    from reconciler.export import check_not_declared, write_files
     from reconciler.export.build import pre_image_files
     from reconciler.rollback import rows_of
     from reconciler.session import open_client
@@ -156,6 +156,10 @@ async def _write_manifests(
     files, errors = pre_image_files(
         list(zip(images, rows, strict=True)), channels, out, settings.root
     )
+    # Written where the next plan reads manifests, a target declared there in another file
+    # would be declared twice: refused before anything is written, as export refuses it.
+    inside = [f for f in files if _under(f.path, settings.manifests)]
+    check_not_declared(inside, settings.manifests, variables=settings.env.vars, root=settings.root)
     written = write_files(
         files, force=force, variables=settings.env.vars, ignore=settings.env.ignore
     )
@@ -168,3 +172,10 @@ async def _write_manifests(
     for error in errors:
         console.error(error)
     return ExitCode.FAILURE if errors else ExitCode.OK
+
+
+def _under(path: Path, manifests: tuple[str, ...]) -> bool:
+    """Whether ``path`` is one of the configured manifest paths or inside one (both as given,
+    from the working directory)."""
+    where = path.resolve()
+    return any(where.is_relative_to(Path(m).resolve()) for m in manifests)

@@ -105,3 +105,17 @@ def test_rollback_refuses_pre_image_rows_of_another_target(
     assert code == 1, (out, err)
     assert "not of that target" in err
     assert writes(store.request_log()) == []
+
+
+def test_rollback_out_into_the_manifests_refuses_to_declare_a_target_twice(
+    workspace: Path, cli: Run, sandbox: object
+) -> None:
+    assert cli("apply", "--auto-approve", "--report", "report.json")[0] == 0
+    before = {p: p.read_bytes() for p in (workspace / "manifests").rglob("*") if p.is_file()}
+    code, out, err = cli("rollback", "--report", "report.json", "--out", "manifests")
+    assert code == 1, (out, err)
+    assert "already declared" in err
+    assert {
+        p: p.read_bytes() for p in (workspace / "manifests").rglob("*") if p.is_file()
+    } == before
+    assert cli("validate")[0] == 0
