@@ -142,9 +142,12 @@ def read_report(path: Path) -> RunReport:
     try:
         if path.stat().st_size > MAX_REPORT_BYTES:
             raise UsageError(f"report {shown!r} is too large to be a run report")
-        raw = path.read_bytes()
+        with path.open("rb") as file:  # bounded: a device or a pipe has no size to check
+            raw = file.read(MAX_REPORT_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"cannot read report {shown!r}: {exc.strerror}") from None
+    if len(raw) > MAX_REPORT_BYTES:
+        raise UsageError(f"report {shown!r} is too large to be a run report")
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -111,3 +111,12 @@ def test_a_history_directory_that_leads_elsewhere_is_refused(tmp_path: Path) -> 
     with pytest.raises(ValueError, match="leads outside"):
         store_run(tmp_path / "repo", "prod", _report("now"))
     assert len(list(elsewhere.iterdir())) == HISTORY_KEPT + 3
+
+
+def test_a_report_that_never_ends_is_refused_once_it_is_too_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A device or pipe has no size to check first: reading stops at the limit.
+    monkeypatch.setattr("reconciler.history.MAX_REPORT_BYTES", 1024)
+    with pytest.raises(UsageError, match="too large to be a run report"):
+        read_report(Path("/dev/zero"))
