@@ -1,0 +1,74 @@
+"""``ignore:`` rules at their edges (issue 19), against a real sandbox over HTTP: an ignored
+``active`` on a row switched off in the UI still lets git own the other fields."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import PASSWORD, USERNAME, Run, write_config
+from tests.support.sandbox import writes
+
+GROUP, TARGET, START_ID = 2163, 2317, 5101
+MANIFEST = Path("manifests/spend.yaml")
+
+
+def _manifest(template: str, rule: str = "") -> str:
+    return (
+        "apiVersion: reconciler/v1\n"
+        "kind: TargetCommunications\n"
+        "metadata: {name: spend-500}\n"
+        f"target: {{targetGroup: {GROUP}, target: {TARGET}}}\n"
+        "prune: false\n"
+        "communications:\n"
+        "  - communicationType: START\n"
+        "    channelId: 2\n"
+        "    sender: loyalty@northwind.example\n"
+        '    subjectTemplate: "Welcome"\n'
+        f'    messageTemplate: "{template}"\n'
+        f"{rule}"
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path, sandbox: object, monkeypatch: pytest.MonkeyPatch, cli: Run) -> Path:
+    repo = tmp_path / "repo"
+    (repo / MANIFEST).parent.mkdir(parents=True)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("CAPILLARY_USERNAME", USERNAME)
+    monkeypatch.setenv("CAPILLARY_PASSWORD", PASSWORD)
+    write_config(repo, sandbox.url)  # type: ignore[attr-defined]
+    (repo / MANIFEST).write_text(_manifest("first wording"))
+    code, _, err = cli("apply", "--auto-approve")
+    assert code == 0, err
+    return repo
+
+
+def _start(sandbox: object) -> dict[str, object]:
+    rows = sandbox.store.communications(GROUP, TARGET)  # type: ignore[attr-defined]
+    return next(r for r in rows if r["id"] == START_ID)
+
+
+def test_an_ignored_active_on_a_row_switched_off_live_still_updates_git_fields(
+    repo: Path, cli: Run, sandbox: object
+) -> None:
+    store = sandbox.store  # type: ignore[attr-defined]
+    store.edit_communication(START_ID, active=False)  # marketing pauses it in the UI
+    (repo / MANIFEST).write_text(_manifest("second wording", "    ignore: [active]\n"))
+    document = json.loads(cli("plan", "--format", "json")[1])
+    (target,) = document["targets"]
+    (change,) = [c for c in target["changes"] if c["id"] == START_ID]
+    assert change["action"] == "update"
+    assert change["fields"] == ["messageTemplate"]
+    assert change["after"]["active"] is False
+    assert change["reason"] is None  # not a re-activation
+    store.clear_request_log()
+    code, out, err = cli("apply", "--auto-approve")
+    assert code == 0, (out, err)
+    assert len(writes(store.request_log())) == 1
+    row = _start(sandbox)
+    assert row["messageTemplate"] == "second wording"
+    assert row["active"] is False  # the UI's switch stays
+    assert cli("plan", "--detailed-exitcode")[0] == 0
