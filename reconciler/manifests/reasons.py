@@ -95,6 +95,8 @@ def _reason(
     if kind == "missing":
         return loc[:-1], f"missing required field '{name}'", False
     if kind == "extra_forbidden":
+        if loc[:1] == ("ignore",) and loc[2:3] == ("rule",):
+            loc = (*loc[:2], *loc[3:])  # the union's tag is no data path: a keyed rule's key
         return loc, _unknown_field(loc, fields), True
     # Union members add their type name to loc ('int', 'str'); trim to a real data path.
     at = loc
