@@ -22,7 +22,7 @@ def _active_view(db: object, ref: tuple[int, int]) -> set[tuple[object, ...]]:
     }
 
 
-@pytest.mark.parametrize("dialect", ["hide-inactive", "replace-set", "key-match", "object-body"])
+@pytest.mark.parametrize("dialect", list(DIALECT_CONTRACTS))
 def test_rollback_right_after_an_apply_restores_under_every_contract_mode(
     demo: DemoFactory, cli: Run, dialect: str
 ) -> None:
