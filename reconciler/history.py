@@ -180,4 +180,6 @@ def stored_runs(root: Path, environment: str | None = None) -> list[StoredRun]:
                 runs.append(StoredRun(path, read_report(path)))
             except UsageError:
                 continue
+    if environment:  # two names of one safe spelling share a directory
+        runs = [run for run in runs if run.report.environment == environment]
     return sorted(runs, key=lambda run: (run.report.startedAt, str(run.path)))

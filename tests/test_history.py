@@ -120,3 +120,11 @@ def test_a_report_that_never_ends_is_refused_once_it_is_too_large(
     monkeypatch.setattr("reconciler.history.MAX_REPORT_BYTES", 1024)
     with pytest.raises(UsageError, match="too large to be a run report"):
         read_report(Path("/dev/zero"))
+
+
+def test_two_environments_sharing_a_directory_are_listed_apart(tmp_path: Path) -> None:
+    assert history_dir(tmp_path, "prod/eu") == history_dir(tmp_path, "prod_eu")
+    store_run(tmp_path, "prod/eu", _report("2026-01-01T00:00:00+00:00", "prod/eu"))
+    store_run(tmp_path, "prod_eu", _report("2026-01-02T00:00:00+00:00", "prod_eu"))
+    assert [r.report.environment for r in stored_runs(tmp_path, "prod_eu")] == ["prod_eu"]
+    assert [r.report.environment for r in stored_runs(tmp_path, "prod/eu")] == ["prod/eu"]
