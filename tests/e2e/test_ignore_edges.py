@@ -72,3 +72,29 @@ def test_an_ignored_active_on_a_row_switched_off_live_still_updates_git_fields(
     assert row["messageTemplate"] == "second wording"
     assert row["active"] is False  # the UI's switch stays
     assert cli("plan", "--detailed-exitcode")[0] == 0
+
+
+def test_a_saved_plan_writes_what_its_reviewer_saw_whichever_way_the_rule_changed_since(
+    repo: Path, cli: Run, sandbox: object
+) -> None:
+    store = sandbox.store  # type: ignore[attr-defined]
+    # Planned with the rule: the reviewer sees the sender change only. The rule is dropped and
+    # the template edited live before the apply: the template is not written.
+    rule = "    ignore: [messageTemplate]\n"
+    text = _manifest("git wording", rule).replace("loyalty@", "crm@")
+    (repo / MANIFEST).write_text(text)
+    assert cli("plan", "--out", "with.json")[0] == 0
+    (repo / MANIFEST).write_text(text.replace(rule, ""))
+    store.edit_communication(START_ID, message_template="the UI's wording")
+    code, out, err = cli("apply", "--plan", "with.json", "--auto-approve")
+    assert code == 0, (out, err)
+    assert _start(sandbox)["messageTemplate"] == "the UI's wording"
+    assert _start(sandbox)["sender"] == "crm@northwind.example"
+    # Planned without the rule: the template change was seen. A live edit made after the rule
+    # is added makes that plan stale: the reviewer never saw that wording overwritten.
+    assert cli("plan", "--out", "without.json")[0] == 0
+    (repo / MANIFEST).write_text(text)
+    store.edit_communication(START_ID, message_template="the UI's second wording")
+    store.clear_request_log()
+    assert cli("apply", "--plan", "without.json", "--auto-approve")[0] == 4
+    assert writes(store.request_log()) == []

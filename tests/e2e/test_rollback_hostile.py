@@ -4,6 +4,7 @@ a report of another endpoint, tampered reports, a second rollback of one report.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,30 @@ def test_rollback_out_into_the_manifests_refuses_to_declare_a_target_twice(
         p: p.read_bytes() for p in (workspace / "manifests").rglob("*") if p.is_file()
     } == before
     assert cli("validate")[0] == 0
+
+
+def test_a_row_deleted_on_the_server_is_refused_then_created_again_under_force(
+    workspace: Path, cli: Run, sandbox: object, sandbox_db: Path
+) -> None:
+    assert cli("apply", "--auto-approve", "--report", "report.json")[0] == 0
+    report = json.loads((workspace / "report.json").read_text())
+    (target,) = [t for t in report["targets"] if t["targetId"] == 2318]
+    gone = next(r for r in target["preImage"] if r["active"])
+    with sqlite3.connect(sandbox_db) as db:
+        db.execute("DELETE FROM communications WHERE id = ?", (gone["id"],))
+    store = sandbox.store  # type: ignore[attr-defined]
+    store.clear_request_log()
+    code, out, err = cli("rollback", "--report", "report.json", "--auto-approve")
+    assert code == 1, (out, err)
+    assert "spring-sprint-store-visits (2163/2318) (live state changed after that apply)" in err
+    assert writes(store.request_log()) == []
+    code, out, err = cli("rollback", "--report", "report.json", "--auto-approve", "--force")
+    assert code == 0, (out, err)
+    assert f"id {gone['id']} " in out + err
+    assert "is gone; restored as a new row" in out + err
+    restored = [
+        r
+        for r in store.communications(2163, 2318)
+        if r["active"] and r["communicationType"] == gone["communicationType"]
+    ]
+    assert [r["messageTemplate"] for r in restored] == [gone["messageTemplate"]]
