@@ -98,3 +98,31 @@ def test_a_saved_plan_writes_what_its_reviewer_saw_whichever_way_the_rule_change
     store.clear_request_log()
     assert cli("apply", "--plan", "without.json", "--auto-approve")[0] == 4
     assert writes(store.request_log()) == []
+
+
+def test_export_keeps_an_entry_whose_ignored_active_was_switched_off_live(
+    repo: Path, cli: Run, sandbox: object
+) -> None:
+    # The UI owns START's active: switched off there, export --force must not drop the entry
+    # (the next plan's prune would then fight the UI when it is switched on again).
+    exported = Path("manifests/spring-sprint-2026-2163/spend-500-in-april-2317.yaml")
+    exported.parent.mkdir(parents=True)
+    (repo / MANIFEST).rename(exported)
+    exported.write_text(_manifest("first wording", "    ignore: [active]\n"))
+    assert cli("apply", "--auto-approve")[0] == 0
+    store = sandbox.store  # type: ignore[attr-defined]
+    store.edit_communication(START_ID, active=False)
+    code, out, err = cli(
+        "export", "--target-group", str(GROUP), "--out-dir", "manifests", "--force"
+    )
+    assert code == 0, (out, err)
+    for other in Path("manifests").rglob("*.yaml"):
+        if other != exported:
+            other.unlink()
+    text = exported.read_text()
+    assert "communicationType: START" in text
+    assert "ignore: [active]" in text
+    store.edit_communication(START_ID, active=True)  # switched on again in the UI
+    document = json.loads(cli("plan", "--format", "json")[1])
+    (target,) = document["targets"]
+    assert [c["action"] for c in target["changes"] if c["id"] == START_ID] == ["noop"]
