@@ -188,6 +188,9 @@ async def run_apply(
                     )
             _show(planned, console)
             repairs = _restorable(settings, active.contract, console)
+            if planner is not None:  # a rollback writes only the targets its report holds
+                held = {target.ref for target in planned.targets}
+                repairs = [(path, record) for path, record in repairs if record.ref in held]
             if not planned.has_changes and not repairs:
                 return ExitCode.FAILURE if planned.unreadable else ExitCode.OK
             problem = check_safety(planned, float(settings.env.maxDeactivatePercent))

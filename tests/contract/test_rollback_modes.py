@@ -7,9 +7,12 @@ import json
 
 import pytest
 
+from reconciler.applier.repair import RepairRecord, repair_path
+from reconciler.localstate import write_state
 from tests.contract.conftest import DemoFactory
 from tests.support.cli import Run
 from tests.support.contracts import DIALECT_CONTRACTS, rows
+from tests.support.sandbox import writes
 
 _FIELDS = ("sender", "subjectTemplate", "messageTemplate", "offsetDays", "active")
 
@@ -50,3 +53,32 @@ def test_rollback_right_after_an_apply_restores_under_every_contract_mode(
     }
     assert kept <= now
     assert kept <= active
+
+
+def test_rollback_writes_no_pending_repair_of_a_target_the_report_does_not_hold(
+    demo: DemoFactory, cli: Run
+) -> None:
+    run = demo("drop-server-fields", contract={"keepsServerFields": False})
+    code, out, err = cli(
+        "apply", "manifests/summer-streak.yaml", "--auto-approve", "--report", "r.json"
+    )
+    assert code == 0, out + err
+    # An earlier canary on another target left its server fields for the next apply to write.
+    (row,) = [
+        r for r in rows(run.db, group=2163, target=2317) if r["communicationType"] == "START"
+    ][:1]
+    record = RepairRecord(
+        environment="test",
+        targetGroupId=2163,
+        targetId=2317,
+        assumption="keepsServerFields",
+        detail="an update without configs emptied them",
+        serverFields={int(str(row["id"])): {"configs": [{"name": "trackLinks", "value": "true"}]}},
+    )
+    write_state(repair_path(run.repo, "test", (2163, 2317)), record)
+    run.server.store.clear_request_log()
+    code, out, err = cli("rollback", "--report", "r.json", "--auto-approve", "--force")
+    assert code == 0, out + err
+    touched = {r.path.split("/")[3] for r in writes(run.server.store.request_log())}
+    assert touched == {"2170"}
+    assert repair_path(run.repo, "test", (2163, 2317)).exists()  # still pending, for an apply
