@@ -289,12 +289,13 @@ def _write_report(
     refused: str | None,
     console: Console,
 ) -> None:
+    from reconciler.config import check_endpoint
     from reconciler.report import record_run
 
     planned, result, pre_images, labels = record
     problem = record_run(
         path, planned, result, pre_images, labels, settings.root, settings.environment,
-        started_at=started, refused=refused, endpoint=settings.env.endpoint,
+        started_at=started, refused=refused, endpoint=check_endpoint(settings.env.endpoint),
     )  # fmt: skip
     if problem:
         console.warn(problem)

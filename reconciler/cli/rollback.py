@@ -60,6 +60,7 @@ def rollback(
 ) -> int:
     # The help is HELP.
     from reconciler.cli.apply import ApplyOptions, run_apply
+    from reconciler.config import check_endpoint
     from reconciler.history import read_report
     from reconciler.outputs import check_step_summary, check_writable
     from reconciler.rollback import chosen_targets, plan_rollback
@@ -71,7 +72,11 @@ def rollback(
     settings = run.settings()
     recorded = read_report(report)
     targets = chosen_targets(
-        recorded, settings.environment, chosen_group, select or (), endpoint=settings.env.endpoint
+        recorded,
+        settings.environment,
+        chosen_group,
+        select or (),
+        endpoint=check_endpoint(settings.env.endpoint),
     )
     if out is not None:
         return run.run_async(_write_manifests(settings, targets, out, force, run.out))

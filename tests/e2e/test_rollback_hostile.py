@@ -31,8 +31,8 @@ def test_rollback_refuses_a_report_made_on_another_endpoint(
     assert "endpoint" in err
     assert other.url in err
     assert writes(other.store.request_log()) == []
-    # On its own endpoint it restores.
-    write_config(workspace, sandbox.url)  # type: ignore[attr-defined]
+    # On its own endpoint it restores, however the configuration spells it.
+    write_config(workspace, sandbox.url + "/")  # type: ignore[attr-defined]
     assert cli("rollback", "--report", "report.json", "--auto-approve", "--force")[0] == 0
 
 
