@@ -184,6 +184,7 @@ def record_run(
     """Write the run's report to ``path`` (``--report``); without one, to the history when
     anything was written (the pre-images ``rollback`` restores, issue 19). Returns why it
     could not be written, or None."""
+    from reconciler.config import check_endpoint
     from reconciler.history import commit_of, store_run
     from reconciler.outputs import not_written
 
@@ -198,7 +199,7 @@ def record_run(
         pre_images=pre_images,
         labels=labels,
         commit=commit_of(root, os.environ),
-        endpoint=endpoint,
+        endpoint=None if endpoint is None else check_endpoint(endpoint),  # as rollback compares
     )
     try:
         if path is not None:

@@ -188,9 +188,8 @@ async def run_apply(
                     )
             _show(planned, console)
             repairs = _restorable(settings, active.contract, console)
-            if planner is not None:  # a rollback writes only the targets its report holds
-                held = {target.ref for target in planned.targets}
-                repairs = [(path, record) for path, record in repairs if record.ref in held]
+            held = {t.ref for t in planned.targets} if planner else None  # a rollback's: its own
+            repairs = [r for r in repairs if held is None or r[1].ref in held]
             if not planned.has_changes and not repairs:
                 return ExitCode.FAILURE if planned.unreadable else ExitCode.OK
             problem = check_safety(planned, float(settings.env.maxDeactivatePercent))
@@ -289,13 +288,12 @@ def _write_report(
     refused: str | None,
     console: Console,
 ) -> None:
-    from reconciler.config import check_endpoint
     from reconciler.report import record_run
 
     planned, result, pre_images, labels = record
     problem = record_run(
         path, planned, result, pre_images, labels, settings.root, settings.environment,
-        started_at=started, refused=refused, endpoint=check_endpoint(settings.env.endpoint),
+        started_at=started, refused=refused, endpoint=settings.env.endpoint,
     )  # fmt: skip
     if problem:
         console.warn(problem)
