@@ -58,9 +58,11 @@ def declared_change(
         if differing and info is not None:
             info.append(f"{key.label(channels)}, id {match.id}: {_ignored_line(differing, match)}")
         wanted = replace(wanted, **{name: getattr(match, name) for name in wanted.ignore})
-    if not wanted.active:
+    if not wanted.active and "active" not in wanted.ignore:
         # Declared inactive is satisfied by "no active communication with this key": an
-        # inactive one is left as it is (its templates send nothing), none is created.
+        # inactive one is left as it is (its templates send nothing), none is created. (A row
+        # switched off live whose ``active`` is ignored is not declared inactive: git still
+        # owns its other fields.)
         if match is not None and match.active:
             return deactivation(match, None, source)
         return _noop(key, match, source, None if match is not None else REASON_INACTIVE_NOT_LIVE)
@@ -93,7 +95,7 @@ def declared_change(
         before=before,
         after=after,
         fields=fields,
-        reason=REASON_REACTIVATION if fields and not match.active else None,
+        reason=REASON_REACTIVATION if fields and not match.active and wanted.active else None,
         source=source,
         **_attribution(match),
     )

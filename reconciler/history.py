@@ -64,6 +64,7 @@ class ReportTarget(_Read):
 class RunReport(_Read):
     formatVersion: Literal[1]
     environment: str
+    endpoint: str | None = None
     startedAt: str
     finishedAt: str = ""
     commit: str | None = None
@@ -94,13 +95,23 @@ def history_dir(root: Path, environment: str) -> Path:
     return root / ".reconciler" / "history" / safe
 
 
+# The name of a kept run: only files so named are ever removed from the history.
+_RUN_NAME = re.compile(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{6}Z\.json")
+
+
 def store_run(root: Path, environment: str, text: str, now: datetime | None = None) -> Path:
-    """Keep a run's report; the oldest beyond ``HISTORY_KEPT`` are removed."""
+    """Keep a run's report; the oldest runs beyond ``HISTORY_KEPT`` are removed (no other
+    file). ValueError if the environment's directory leads outside the history (a link)."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     directory = history_dir(root, environment)
+    base = directory.parent
+    base.mkdir(parents=True, exist_ok=True)
+    if directory.is_symlink() or not directory.resolve().is_relative_to(base.resolve()):
+        raise ValueError(f"{directory} leads outside {base}: nothing was kept there")
     path = directory / f"{moment.strftime('%Y-%m-%dT%H-%M-%S.%fZ')}.json"
     write_atomically(path, text)
-    for old in sorted(directory.glob("*.json"))[:-HISTORY_KEPT]:
+    runs = sorted(p for p in directory.glob("*.json") if _RUN_NAME.fullmatch(p.name))
+    for old in runs[:-HISTORY_KEPT]:
         old.unlink(missing_ok=True)
     return path
 
@@ -131,9 +142,12 @@ def read_report(path: Path) -> RunReport:
     try:
         if path.stat().st_size > MAX_REPORT_BYTES:
             raise UsageError(f"report {shown!r} is too large to be a run report")
-        raw = path.read_bytes()
+        with path.open("rb") as file:  # bounded: a device or a pipe has no size to check
+            raw = file.read(MAX_REPORT_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"cannot read report {shown!r}: {exc.strerror}") from None
+    if len(raw) > MAX_REPORT_BYTES:
+        raise UsageError(f"report {shown!r} is too large to be a run report")
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -166,4 +180,6 @@ def stored_runs(root: Path, environment: str | None = None) -> list[StoredRun]:
                 runs.append(StoredRun(path, read_report(path)))
             except UsageError:
                 continue
+    if environment:  # two names of one safe spelling share a directory
+        runs = [run for run in runs if run.report.environment == environment]
     return sorted(runs, key=lambda run: (run.report.startedAt, str(run.path)))

@@ -31,9 +31,11 @@ def build_report(
     pre_images: Mapping[tuple[int, int], list[dict[str, object]]] | None = None,
     labels: Mapping[tuple[int, int], Mapping[str, str]] | None = None,
     commit: str | None = None,
+    endpoint: str | None = None,
 ) -> dict[str, object]:
     """The record of one apply (or rollback). ``pre_images``: each written target's live rows
-    as read before its first write, in full (issue 19: what ``rollback`` restores)."""
+    as read before its first write, in full (issue 19: what ``rollback`` restores);
+    ``endpoint``: the API they were read from (a rollback restores on that one only)."""
     environ = os.environ if environ is None else environ
     pre_images = pre_images or {}
     labels = labels or {}
@@ -46,6 +48,7 @@ def build_report(
     return {
         "formatVersion": REPORT_FORMAT_VERSION,
         "environment": environment,
+        **({"endpoint": endpoint} if endpoint is not None else {}),
         "startedAt": started_at.astimezone(UTC).isoformat(timespec="seconds"),
         "finishedAt": datetime.now(UTC).isoformat(timespec="seconds"),
         **({"github": github} if github else {}),
@@ -176,10 +179,12 @@ def record_run(
     *,
     started_at: datetime,
     refused: str | None,
+    endpoint: str | None = None,
 ) -> str | None:
     """Write the run's report to ``path`` (``--report``); without one, to the history when
     anything was written (the pre-images ``rollback`` restores, issue 19). Returns why it
     could not be written, or None."""
+    from reconciler.config import check_endpoint
     from reconciler.history import commit_of, store_run
     from reconciler.outputs import not_written
 
@@ -194,6 +199,7 @@ def record_run(
         pre_images=pre_images,
         labels=labels,
         commit=commit_of(root, os.environ),
+        endpoint=None if endpoint is None else check_endpoint(endpoint),  # as rollback compares
     )
     try:
         if path is not None:

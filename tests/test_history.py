@@ -87,3 +87,44 @@ def test_the_commit_is_github_sha_else_git_head(tmp_path: Path) -> None:
         ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert commit_of(tmp_path, {}) == head
+
+
+def test_keeping_a_run_never_removes_a_file_it_did_not_write(tmp_path: Path) -> None:
+    directory = history_dir(tmp_path, "prod")
+    directory.mkdir(parents=True)
+    (directory / "notes.json").write_text("{}")  # a file of the user's, sorted after the runs
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(HISTORY_KEPT + 3):
+        store_run(tmp_path, "prod", _report(f"{i}"), start + timedelta(seconds=i))
+    assert (directory / "notes.json").exists()
+    assert len(list(directory.glob("2026-*.json"))) == HISTORY_KEPT
+
+
+def test_a_history_directory_that_leads_elsewhere_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for i in range(HISTORY_KEPT + 3):  # someone's files, named like runs
+        (elsewhere / f"2025-01-01T00-00-{i:02d}.000000Z.json").write_text("{}")
+    history = tmp_path / "repo" / ".reconciler" / "history"
+    history.mkdir(parents=True)
+    (history / "prod").symlink_to(elsewhere)
+    with pytest.raises(ValueError, match="leads outside"):
+        store_run(tmp_path / "repo", "prod", _report("now"))
+    assert len(list(elsewhere.iterdir())) == HISTORY_KEPT + 3
+
+
+def test_a_report_that_never_ends_is_refused_once_it_is_too_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A device or pipe has no size to check first: reading stops at the limit.
+    monkeypatch.setattr("reconciler.history.MAX_REPORT_BYTES", 1024)
+    with pytest.raises(UsageError, match="too large to be a run report"):
+        read_report(Path("/dev/zero"))
+
+
+def test_two_environments_sharing_a_directory_are_listed_apart(tmp_path: Path) -> None:
+    assert history_dir(tmp_path, "prod/eu") == history_dir(tmp_path, "prod_eu")
+    store_run(tmp_path, "prod/eu", _report("2026-01-01T00:00:00+00:00", "prod/eu"))
+    store_run(tmp_path, "prod_eu", _report("2026-01-02T00:00:00+00:00", "prod_eu"))
+    assert [r.report.environment for r in stored_runs(tmp_path, "prod_eu")] == ["prod_eu"]
+    assert [r.report.environment for r in stored_runs(tmp_path, "prod/eu")] == ["prod/eu"]

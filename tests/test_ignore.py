@@ -138,3 +138,20 @@ def test_validate_reports_an_environment_rule_contradiction_with_its_position(
     code, _, err = cli("validate")
     assert code == 1
     assert err.startswith("error: manifests/m.yaml:10:13: 'active: false' switches"), err
+
+
+def test_an_unknown_key_in_a_keyed_rule_names_the_rule_fields_at_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    rule = "ignore:\n  - {communicationType: START, channel: EMAIL, feilds: [sender]}\n"
+    path.write_text(_doc(top=rule))
+    problems = load_manifests([str(path)], root=tmp_path).diagnostics
+    unknown = [p for p in problems if "unknown field" in p.message]
+    assert [(p.line, p.column) for p in unknown] == [(6, 48)]
+    assert unknown[0].message == "unknown field 'feilds'; did you mean 'fields'?"
+    path.write_text(_doc(top=rule.replace("feilds", "extra")))
+    (unknown,) = [
+        p for p in load_manifests([str(path)], root=tmp_path).diagnostics if "unknown" in p.message
+    ]
+    assert unknown.message.endswith(
+        "expected one of: communicationType, channel, channelId, fields"
+    )

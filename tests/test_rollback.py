@@ -12,6 +12,8 @@ from reconciler.errors import ApplyRefused, UsageError
 from reconciler.history import ReportRequest, ReportTarget, RunReport
 from reconciler.rollback import changed_since, chosen_targets, left_by_apply, restoration
 
+E = "https://eu.api.capillarytech.com"
+
 
 def _row(id_: int, kind: str = "START", **fields: Any) -> dict[str, Any]:
     base = {
@@ -47,17 +49,25 @@ def test_only_targets_with_a_pre_image_and_matching_the_selection_are_chosen() -
     written = _target([_row(1)])
     untouched = ReportTarget(targetGroupId=1, targetId=3, name="u")
     report = RunReport(
-        formatVersion=1, environment="prod", startedAt="", targets=[written, untouched]
+        formatVersion=1, environment="prod", endpoint=E, startedAt="", targets=[written, untouched]
     )
-    assert chosen_targets(report, "prod") == [written]
-    assert chosen_targets(report, "prod", "Spring", ["team=crm"]) == [written]
+    assert chosen_targets(report, "prod", endpoint=E) == [written]
+    assert chosen_targets(report, "prod", "Spring", ["team=crm"], endpoint=E) == [written]
     with pytest.raises(UsageError, match="no target of the report matches"):
-        chosen_targets(report, "prod", 7)
+        chosen_targets(report, "prod", 7, endpoint=E)
     with pytest.raises(ApplyRefused, match="run rollback with --env prod"):
-        chosen_targets(report, "stage")
-    empty = RunReport(formatVersion=1, environment="prod", startedAt="", targets=[untouched])
+        chosen_targets(report, "stage", endpoint=E)
+    empty = RunReport(
+        formatVersion=1, environment="prod", endpoint=E, startedAt="", targets=[untouched]
+    )
     with pytest.raises(UsageError, match="holds no pre-image"):
-        chosen_targets(empty, "prod")
+        chosen_targets(empty, "prod", endpoint=E)
+    eu = r"read from endpoint 'https://eu\.api\.capillarytech\.com', but"
+    with pytest.raises(ApplyRefused, match=eu):
+        chosen_targets(report, "prod", endpoint="https://us.api.capillarytech.com")
+    unnamed = report.model_copy(update={"endpoint": None})
+    with pytest.raises(ApplyRefused, match="read from no named endpoint"):
+        chosen_targets(unnamed, "prod", endpoint=E)
 
 
 def test_a_target_changed_after_the_apply_is_refused_and_one_unchanged_is_not() -> None:

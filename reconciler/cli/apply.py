@@ -187,6 +187,8 @@ async def run_apply(
                     )
             results.show(planned, console)
             repairs = _restorable(settings, active.contract, console)
+            held = {t.ref for t in planned.targets} if planner else None  # a rollback's: its own
+            repairs = [r for r in repairs if held is None or r[1].ref in held]
             if not planned.has_changes and not repairs:
                 return ExitCode.FAILURE if planned.unreadable else ExitCode.OK
             problem = check_safety(planned, float(settings.env.maxDeactivatePercent))
@@ -290,7 +292,7 @@ def _write_report(
     planned, result, pre_images, labels = record
     problem = record_run(
         path, planned, result, pre_images, labels, settings.root, settings.environment,
-        started_at=started, refused=refused,
+        started_at=started, refused=refused, endpoint=settings.env.endpoint,
     )  # fmt: skip
     if problem:
         console.warn(problem)

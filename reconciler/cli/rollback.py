@@ -60,6 +60,7 @@ def rollback(
 ) -> int:
     # The help is HELP.
     from reconciler.cli.apply import ApplyOptions, run_apply
+    from reconciler.config import check_endpoint
     from reconciler.history import read_report
     from reconciler.outputs import check_step_summary, check_writable
     from reconciler.rollback import chosen_targets, plan_rollback
@@ -70,7 +71,13 @@ def rollback(
     run = state(ctx)
     settings = run.settings()
     recorded = read_report(report)
-    targets = chosen_targets(recorded, settings.environment, chosen_group, select or ())
+    targets = chosen_targets(
+        recorded,
+        settings.environment,
+        chosen_group,
+        select or (),
+        endpoint=check_endpoint(settings.env.endpoint),
+    )
     if out is not None:
         return run.run_async(_write_manifests(settings, targets, out, force, run.out))
     if plan_out is not None:
@@ -96,11 +103,19 @@ def rollback(
             parallelism=jobs,
             force=force,
             keep_live=live,
+            inactive_visible=_inactive_visible(settings),
         )
 
     from reconciler.live import Selection
 
     return run.run_async(run_apply(settings, Selection(), options, run.out, planner))
+
+
+def _inactive_visible(settings: Settings) -> bool:
+    """Whether this run's API contract shows inactive rows (what a restoration compares)."""
+    from reconciler.live import run_contract
+
+    return run_contract(settings).contract.inactiveRowsVisible
 
 
 async def _save_plan(
@@ -119,6 +134,7 @@ async def _save_plan(
             parallelism=settings.env.parallelism,
             force=force,
             keep_live={},
+            inactive_visible=_inactive_visible(settings),
         )
     console.print(render_text(planned, color=console.color))
     try:
@@ -133,7 +149,7 @@ async def _write_manifests(
     settings: Settings, targets: list[ReportTarget], out: Path, force: bool, console: Console
 ) -> int:
     """Manifests of the pre-images, as ``export`` writes them (``--force``: update in place)."""
-    from reconciler.export import write_files
+    from reconciler.export import check_not_declared, write_files
     from reconciler.export.build import pre_image_files
     from reconciler.rollback import rows_of
     from reconciler.session import open_client
@@ -141,10 +157,14 @@ async def _write_manifests(
     async with open_client(settings) as client:
         channels = await client.list_channels()
     images = [(t.targetGroupId, t.targetGroupName, t.targetId, t.targetName) for t in targets]
-    rows = [rows_of(t.preImage or [], t.label) for t in targets]
+    rows = [rows_of(t.preImage or [], t.label, t.ref) for t in targets]
     files, errors = pre_image_files(
         list(zip(images, rows, strict=True)), channels, out, settings.root
     )
+    # Written where the next plan reads manifests, a target declared there in another file
+    # would be declared twice: refused before anything is written, as export refuses it.
+    inside = [f for f in files if _under(f.path, settings.manifests)]
+    check_not_declared(inside, settings.manifests, variables=settings.env.vars, root=settings.root)
     written = write_files(
         files, force=force, variables=settings.env.vars, ignore=settings.env.ignore
     )
@@ -157,3 +177,10 @@ async def _write_manifests(
     for error in errors:
         console.error(error)
     return ExitCode.FAILURE if errors else ExitCode.OK
+
+
+def _under(path: Path, manifests: tuple[str, ...]) -> bool:
+    """Whether ``path`` is one of the configured manifest paths or inside one (both as given,
+    from the working directory)."""
+    where = path.resolve()
+    return any(where.is_relative_to(Path(m).resolve()) for m in manifests)

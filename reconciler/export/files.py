@@ -164,6 +164,12 @@ def _without_owned(merged: dict[str, object], exported: object, ignore: Sequence
         else {}
     )
     entries = merged.get("communications")
+    if isinstance(entries, list):  # kept as written, not exported (``merge`` keeps them)
+        entries[:] = [
+            e
+            for e in entries
+            if not isinstance(e, dict) or written_key(e) in by_key or "active" not in owned.kept(e)
+        ]
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue

@@ -111,11 +111,14 @@ def _merge_communications(
     base_dir: Path | None,
     owned: Ownership,
 ) -> None:
-    """Drop the entries export did not write, update those it did, append the new ones."""
+    """Drop the entries export did not write, update those it did, append the new ones. An
+    entry whose ``active`` live edits own stays as written: switched off in the UI, it is not
+    exported, yet git still declares it (dropped, the next plan's prune would deactivate it
+    whenever the UI switched it on again)."""
     current = {_key(e): e for e in entries}
     wanted = {_key(e): e for e in exported}
     for index in reversed(range(len(entries))):
-        if _key(entries[index]) not in wanted:
+        if _key(entries[index]) not in wanted and "active" not in owned.kept(entries[index]):
             del entries[index]
     for key, entry in wanted.items():
         target = current.get(key)

@@ -130,6 +130,8 @@ def _reason(
     if kind == "missing":
         return loc[:-1], f"missing required field '{name}'", False
     if kind == "extra_forbidden":
+        if loc[:1] == ("ignore",) and loc[2:3] == ("rule",):
+            loc = (*loc[:2], *loc[3:])  # the union's tag is no data path: a keyed rule's key
         return loc, _unknown_field(loc, fields), True
     at = _data_path(loc, document)
     members, inside = (unions or {}).get(at, ([], False))

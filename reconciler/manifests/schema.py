@@ -117,6 +117,7 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "metadata": tuple(Metadata.model_fields),
     "target": tuple(TargetRef.model_fields),
     "communications": tuple(CommunicationSpec.model_fields),
+    "ignore": tuple(IgnoreRule.model_fields),  # the keys of a keyed document rule
 }
 
 

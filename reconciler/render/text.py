@@ -59,6 +59,7 @@ def render_text(plan: Plan, *, color: bool = False, drift: bool = False) -> str:
     if plan.released:
         out.append(paint(YELLOW, released_title(plan)))
         out.extend(f"  - {released_line(target)}" for target in plan.released)
+        out.append("")
     ignored = plan.all_info()  # fields the manifests leave to live edits, never hidden
     if ignored:
         out.append("Ignored (live edits own these fields):")

@@ -94,3 +94,11 @@ def test_a_plan_against_a_git_base_says_its_scope_origins_and_released_targets()
         "  - brunch (2170/2402) (manifests/summer-streak.yaml): no longer managed: its 3 active "
         "communications stay live; to remove them keep the document with `communications: []`"
     ) in lines
+
+
+def test_the_released_section_ends_with_a_blank_line_like_every_section() -> None:
+    from tests.support.render import labelled_plan
+
+    lines = render_text(labelled_plan()).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  - brunch (2170/2402)"))
+    assert lines[at + 1] == ""
