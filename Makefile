@@ -33,7 +33,7 @@ plan: setup
 validate: setup
 	$(BIN)/reconciler --env sandbox validate
 
-# The figures of issues 9 and 21 (about 15 minutes; never part of `make test`): run.py, then
+# The figures of issues 9, 21 and 22 (about 15 minutes; never part of `make test`): run.py, then
 # floor.py (the client against a bare httpx loop, alternating pairs). Exit 0 unless a run
 # fails; `make bench-check` exits 2 when a target is missed. One part:
 # make bench FLOOR_ARGS="--only shards"; a smoke run of both: make bench-quick.

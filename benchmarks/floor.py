@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -309,9 +310,27 @@ def base_checkout(work: Path, commit: str) -> Path:
     return target
 
 
-def base_command(base: Path, *args: str) -> list[str]:
+def base_deps(work: Path, base: Path) -> Path | None:
+    """The previous commit's dependencies this environment no longer has (tenacity, dropped
+    after 59b3ed8), pip-installed at its pinned versions into a folder of their own."""
+    pins = (base / "requirements" / "constraints.txt").read_text().splitlines()
+    missing = [
+        pin
+        for pin in pins
+        if pin.startswith("tenacity==") and importlib.util.find_spec("tenacity") is None
+    ]
+    if not missing:
+        return None
+    target = work / "base-deps"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target)]
+    subprocess.run([*command, "--no-deps", *missing], check=True)
+    return target
+
+
+def base_command(base: Path, *args: str, deps: Path | None = None) -> list[str]:
+    paths = [str(base), *([str(deps)] if deps else [])]
     code = (
-        f"import sys; sys.path.insert(0, {str(base)!r}); sys.argv[0] = 'reconciler'; "
+        f"import sys; sys.path[0:0] = {paths!r}; sys.argv[0] = 'reconciler'; "
         "from reconciler.cli import run; run()"
     )
     return [sys.executable, "-c", code, "--env", ENVIRONMENT, *args]
@@ -320,12 +339,13 @@ def base_command(base: Path, *args: str) -> list[str]:
 def memory(report: Report, work: Path, targets: int, pairs: int, commit: str) -> None:
     print(f"== memory and CPU: plan T={targets}, L=0, this code vs {commit}", flush=True)
     base = base_checkout(work, commit)
+    deps = base_deps(work, base)
     workload = make_workload(work / "scale", targets, parallelism=PARALLELISM)
     with sandbox(workload, 0):
         result = alternate(
             pairs,
             lambda: measure(reconciler("plan"), workload.root),
-            lambda: measure(base_command(base, "plan"), workload.root),
+            lambda: measure(base_command(base, "plan", deps=deps), workload.root),
         )
     for run in (*result.ours, *result.theirs):
         expect(run, "memory pair")

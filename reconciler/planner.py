@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from reconciler.addressing import Group, group_of, in_place_move, shared_groups, shared_warning
 from reconciler.api.wire import Communication
@@ -115,7 +115,7 @@ def plan_target(
         for key, wanted in sorted(declared.items(), key=lambda kv: _key_order(kv[0]))
         if wanted.ignore
     )
-    return TargetPlan(
+    return _target_plan(
         **_identity(desired),
         fingerprint=fingerprint(
             live, {(i.key.communicationType, i.key.channelId): i.fields for i in ignored}
@@ -257,6 +257,26 @@ def _undeclared(
             f"(ids {ids}), which no manifest declares; {fate}"
         )
     return [deactivation(c, REASON_PRUNE) for c in active] if prune else []
+
+
+def _target_plan(**values: Any) -> TargetPlan:
+    """A readable target's plan, as the planner built it: without validation (issue 21: about
+    1 KB less per target; each value already has its field's exact type) when the identity
+    fields have their exact types, validated otherwise. The model's own rule still holds."""
+    exact = all(type(values[name]) is kind for name, kind in _IDENTITY_TYPES.items())
+    if not exact or values["fingerprint"] is None:
+        return TargetPlan(**values)
+    return TargetPlan.trusted(**values)
+
+
+_IDENTITY_TYPES = {
+    "targetGroupId": int,
+    "targetId": int,
+    "targetGroupName": str,
+    "targetName": str,
+    "manifest": str,
+    "name": str,
+}
 
 
 def _identity(desired: DesiredTarget) -> dict[str, str | int]:

@@ -476,3 +476,17 @@ def test_every_planned_change_passes_validation(
         assert Change.model_validate(change.model_dump()) == change
         if change.action == "noop":
             assert change.before is change.after
+
+
+def test_a_planned_target_equals_its_validated_model_and_dumps_the_same() -> None:
+    """Issue 21: plan_target builds a readable target's plan without validation; it is the
+    model validation would give, byte for byte in JSON, and a wrongly typed one is validated."""
+    planned = plan_target(target(want(), want("CHANGE", 2)), [have(5), have(6, "CHANGE", 2)])
+    validated = TargetPlan.model_validate(planned.model_dump())
+
+    assert planned == validated
+    assert planned.model_dump_json() == validated.model_dump_json()
+    assert [c.action for c in planned.changes] == ["noop", "noop"]
+    odd = DesiredTarget("t", 1, 10, True, (want(),), Source("m.yaml", 1, 1), targetName=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="targetName"):
+        plan_target(odd, [have(5)])

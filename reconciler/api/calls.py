@@ -25,7 +25,13 @@ from reconciler.api.envelope import (
 )
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
 from reconciler.api.logs import log
-from reconciler.api.retry import AttemptFailure, CircuitBreaker, RetryPolicy, run_with_retries
+from reconciler.api.retry import (
+    AttemptFailure,
+    CircuitBreaker,
+    RetryPolicy,
+    parse_quota,
+    run_with_retries,
+)
 from reconciler.api.settings import ClientSettings
 from reconciler.api.stats import ClientStats
 from reconciler.api.transport import http_client
@@ -300,10 +306,19 @@ class Caller:
                         data = classify(response, write=write, now=self._wall_clock())
                     except AttemptFailure as raised:
                         failure = raised
+                    else:
+                        self._read_quota(response)
             self._feedback(failure, started)
         if failure is not None:
             raise failure  # outside the except blocks: no httpx exception rides along as context
         return data
+
+    def _read_quota(self, response: httpx.Response) -> None:
+        """Rate-limit headers, when the server sends them: a window about to be spent by the
+        requests in flight holds new ones until it resets (no 429 needed to learn it)."""
+        quota = parse_quota(response.headers, now=self._wall_clock())
+        if quota is not None and quota[1] <= self.settings.max_retry_after:
+            self.limiter.on_quota(*quota)
 
     def _feedback(self, failure: AttemptFailure | None, started: float) -> None:
         """Tell the breaker and the limiter how the attempt went."""

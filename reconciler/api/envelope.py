@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import httpx
 
-from reconciler.api.retry import AttemptFailure, parse_retry_after
+from reconciler.api.retry import AttemptFailure, parse_quota, parse_retry_after
 from reconciler.assumptions import RETRY_STATUSES, THROTTLE_STATUSES
 from reconciler.errors import (
     AmbiguousWriteError,
@@ -103,9 +103,15 @@ def decode_envelope(response: httpx.Response) -> tuple[dict[str, object] | None,
 
 
 def _retry_after(response: httpx.Response, now: float) -> float | None:
-    return parse_retry_after(
+    """``Retry-After``; for a throttle without it, the reset of a spent rate-limit window."""
+    found = parse_retry_after(
         response.headers.get("retry-after"), now=now, date=response.headers.get("date")
     )
+    if found is None and response.status_code in (429, 503):
+        quota = parse_quota(response.headers, now=now)
+        if quota is not None and quota[0] <= 0:
+            return quota[1]
+    return found
 
 
 def classify(response: httpx.Response, *, write: bool, now: float) -> object:

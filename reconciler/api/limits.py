@@ -177,6 +177,14 @@ class AdaptiveLimiter:
         self._rate = max(_MIN_RATE, current * self._decrease)
         self._rate_step = self._rate / _RECOVERY_STEPS
 
+    def on_quota(self, remaining: int, reset: float) -> None:
+        """The server's own count: ``remaining`` requests until its window resets in ``reset``
+        seconds. When the other requests in flight would spend them, new requests wait for the
+        reset, as for a ``Retry-After``, instead of meeting a 429 (issue 21). Called within the
+        answered request's slot, so the others are ``in_flight - 1``."""
+        if remaining <= self._in_flight - 1 and reset > 0:
+            self._paused_until = max(self._paused_until, self._clock() + reset)
+
     def _measure(self, now: float) -> None:
         """A new throttle episode under measured pacing: re-derive the rate from the successes.
 

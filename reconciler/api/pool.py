@@ -15,6 +15,9 @@ other version the pool keeps its own (only slower).
 
 from __future__ import annotations
 
+import select
+from typing import Any
+
 import httpcore
 from httpcore._async.connection_pool import AsyncPoolRequest
 from httpcore._async.interfaces import AsyncConnectionInterface
@@ -43,7 +46,45 @@ def install(pool: httpcore.AsyncConnectionPool) -> bool:
 
 
 def assign(pool: httpcore.AsyncConnectionPool) -> list[AsyncConnectionInterface]:
-    """httpcore 1.0's ``_assign_requests_to_connections``, each question asked once."""
+    """httpcore 1.0's ``_assign_requests_to_connections``, each question asked once, and the
+    readability of every pooled socket learnt in one ``poll`` (see ``_polled``)."""
+    streams = _polled(pool._connections)
+    try:
+        return _assign(pool)
+    finally:
+        for stream in streams:
+            stream.readable_now = None
+
+
+def _polled(connections: list[AsyncConnectionInterface]) -> list[Any]:
+    """Answer "is this socket readable?" for every pooled connection's stream with one poll.
+
+    httpcore asks it of each idle connection (``has_expired``) on every assignment: one system
+    call each, some 12 per assignment and 5 assignments per request at 16 in flight (issue 21).
+    One ``poll`` of all of them, at the same instant, gives each the answer its own would have:
+    nothing else runs between this and the questions. Streams other than the client's own
+    (``transport._Stream``, which has ``readable_now``) are left to answer themselves."""
+    if len(connections) < 2 or not hasattr(select, "poll"):
+        return []
+    streams: dict[int, Any] = {}
+    for connection in connections:
+        stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
+        sock = getattr(stream, "_socket", None)
+        if not hasattr(stream, "readable_now") or sock is None or sock.fileno() < 0:
+            continue
+        streams[sock.fileno()] = stream
+    if len(streams) < 2:
+        return []
+    poller = select.poll()
+    for fd in streams:
+        poller.register(fd, select.POLLIN)
+    ready = {fd for fd, _ in poller.poll(0)}
+    for fd, stream in streams.items():
+        stream.readable_now = fd in ready
+    return list(streams.values())
+
+
+def _assign(pool: httpcore.AsyncConnectionPool) -> list[AsyncConnectionInterface]:
     closing: list[AsyncConnectionInterface] = []
     connections: list[AsyncConnectionInterface] = pool._connections
     keepalive = pool._max_keepalive_connections

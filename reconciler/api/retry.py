@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import TypeVar
@@ -53,6 +53,29 @@ def parse_retry_after(value: str | None, *, now: float, date: str | None = None)
         return None
     reference = _http_date(date) if date else None
     return max(0.0, when - (reference if reference is not None else now))
+
+
+# Rate-limit headers servers commonly send (the IETF draft's ``RateLimit-*`` and the older
+# ``X-RateLimit-*``): requests left in the window, and when it resets.
+_REMAINING = ("ratelimit-remaining", "x-ratelimit-remaining")
+_RESET = ("ratelimit-reset", "x-ratelimit-reset")
+_EPOCH = 1e9  # a reset above this is a point in time (epoch seconds), not a delay
+
+
+def parse_quota(headers: Mapping[str, str], *, now: float) -> tuple[int, float] | None:
+    """``(remaining, seconds until reset)`` from rate-limit headers, or ``None`` when either
+    is missing or unreadable. A reset of epoch seconds is counted from ``now``."""
+    remaining = next((headers[name] for name in _REMAINING if name in headers), None)
+    reset = next((headers[name] for name in _RESET if name in headers), None)
+    if remaining is None or reset is None:
+        return None
+    try:
+        left, seconds = int(remaining.split(",")[0].strip()), float(reset.split(",")[0].strip())
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return left, max(0.0, seconds - now) if seconds > _EPOCH else seconds
 
 
 def _http_date(value: str) -> float | None:

@@ -14,6 +14,7 @@ import pytest
 
 from reconciler.api import CapillaryClient
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
+from reconciler.api.retry import parse_quota
 from reconciler.sandbox.gateway import RateLimiter
 from tests.support.client import FakeTime, envelope, settings
 
@@ -336,3 +337,74 @@ async def test_against_a_token_bucket_few_requests_are_throttled() -> None:
     assert len(accepted) == 300
     assert throttled <= 0.05 * len(log)
     assert len(accepted) / (accepted[-1] - accepted[0]) >= 0.85 * 10
+
+
+# -- rate-limit headers (issue 21: fewer 429s where the server says how many are left) --------
+
+
+@pytest.mark.parametrize(
+    ("remaining", "reset"),
+    [("X-RateLimit-Remaining", "X-RateLimit-Reset"), ("RateLimit-Remaining", "RateLimit-Reset")],
+)
+async def test_a_spent_window_holds_new_requests_until_its_reset(
+    fake_time: FakeTime, remaining: str, reset: str
+) -> None:
+    answers = [("5", "3"), ("0", "3")]  # the second answer spends the window
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        left, resets = answers.pop(0) if answers else ("9", "3")
+        response = envelope([])
+        response.headers.update({remaining: left, reset: resets})
+        return response
+
+    async with CapillaryClient(
+        settings(parallelism=1),
+        transport=httpx.MockTransport(handler),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    ) as client:
+        await client.get_communications(1, 1)
+        assert fake_time.sleeps == []  # requests left: no wait at all
+        await client.get_communications(1, 2)
+        await client.get_communications(1, 3)
+    assert fake_time.sleeps == [pytest.approx(3.0)]  # the third waited for the reset
+    assert client.stats.failures == 0
+
+
+async def test_requests_in_flight_count_against_what_is_left(fake_time: FakeTime) -> None:
+    limiter = AdaptiveLimiter(max_concurrency=8, clock=fake_time.clock, sleep=fake_time.sleep)
+    async with limiter.slot(), limiter.slot(), limiter.slot():
+        limiter.on_quota(3, 2.0)  # two others in flight, three left: go on
+        assert limiter._paused_until < fake_time.now
+        limiter.on_quota(2, 2.0)  # the two others spend them: wait for the reset
+        assert limiter._paused_until == pytest.approx(fake_time.now + 2.0)
+
+
+def test_rate_limit_headers_are_read_in_both_forms_and_epoch_resets() -> None:
+    now = 1_800_000_000.0
+    assert parse_quota({"ratelimit-remaining": "4", "ratelimit-reset": "7"}, now=now) == (4, 7.0)
+    epoch = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 30)}
+    assert parse_quota(epoch, now=now) == (0, 30.0)
+    assert parse_quota({"x-ratelimit-remaining": "0"}, now=now) is None  # no reset: no rule
+    garbage = {"ratelimit-remaining": "many", "ratelimit-reset": "7"}
+    assert parse_quota(garbage, now=now) is None
+    negative = {"ratelimit-remaining": "1", "ratelimit-reset": "-1"}
+    assert parse_quota(negative, now=now) is None
+
+
+async def test_a_429_without_retry_after_waits_for_the_windows_reset(fake_time: FakeTime) -> None:
+    answers = [
+        httpx.Response(429, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "4"})
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0) if answers else envelope([])
+
+    async with CapillaryClient(
+        settings(parallelism=1),
+        transport=httpx.MockTransport(handler),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    ) as client:
+        await client.get_communications(1, 1)
+    assert max(fake_time.sleeps) == pytest.approx(4.0)  # the reset, as a Retry-After

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import socket
+from types import SimpleNamespace
 
 import httpcore
 import httpx
@@ -13,7 +15,8 @@ import pytest
 from httpcore._async.connection_pool import AsyncPoolRequest
 
 from reconciler.api import CapillaryClient
-from reconciler.api.pool import LeanPool, assign, install
+from reconciler.api.pool import LeanPool, _polled, assign, install
+from reconciler.api.transport import _Stream
 from reconciler.sandbox import SandboxServer
 from tests.support.client import settings
 
@@ -108,3 +111,57 @@ def test_an_injected_transport_is_left_alone() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200))
     client = CapillaryClient(settings(), transport=transport)
     assert client._calls.http._transport is transport  # type: ignore[attr-defined]
+
+
+class _Inner:
+    """The network stream under the client's ``_Stream``: only its socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, info: str) -> object:
+        return self.sock if info == "socket" else None
+
+
+class _Idle:
+    """An idle pooled connection whose ``has_expired`` asks its stream, as httpcore's does."""
+
+    def __init__(self, stream: _Stream) -> None:
+        self._connection = SimpleNamespace(_network_stream=stream)
+
+    def is_closed(self) -> bool:
+        return False
+
+    def is_idle(self) -> bool:
+        return True
+
+    def has_expired(self) -> bool:
+        return bool(self._connection._network_stream.get_extra_info("is_readable"))
+
+
+def test_one_poll_answers_each_socket_as_its_own_poll_would() -> None:
+    """Issue 21: an assignment learns every pooled socket's readability in one poll; each
+    answer is the one the socket's own poll gives (idle, data waiting, closed by the peer)."""
+    pairs = [socket.socketpair() for _ in range(3)]
+    try:
+        pairs[1][1].send(b"x")
+        pairs[2][1].close()
+        streams = [_Stream(_Inner(mine)) for mine, _ in pairs]  # type: ignore[arg-type]
+        own = [stream.get_extra_info("is_readable") for stream in streams]
+        assert own == [False, True, True]
+        pooled = [_Idle(stream) for stream in streams]
+
+        polled = _polled(pooled)  # type: ignore[arg-type]
+
+        assert polled == streams
+        assert [stream.readable_now for stream in streams] == own
+        pool = httpcore.AsyncConnectionPool()
+        pool._connections = list(pooled)  # type: ignore[arg-type]
+        assert assign(pool) == pooled[1:]  # the readable two closed: httpcore's has_expired
+        assert [stream.readable_now for stream in streams] == [None, None, None]  # reset
+        pairs[0][1].send(b"y")  # so a later question polls again
+        assert streams[0].get_extra_info("is_readable") is True
+    finally:
+        for pair in pairs:
+            for sock in pair:
+                sock.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,47 @@ def test_loaded_documents_share_their_field_name_sets_and_keep_their_contents(
         "sender": "s",
         "messageTemplate": "m",
     }
+
+
+def test_loaded_documents_are_compact_and_equal_to_what_pydantic_validated(
+    tmp_path: Path,
+) -> None:
+    """Issue 21: each loaded instance keeps its values in a key-sharing dict (less memory than
+    the dict validation gives it), and the document equals the validated one, field for field."""
+    import tracemalloc
+
+    from reconciler.manifests.load import compact, load_manifests
+    from reconciler.manifests.schema import TargetCommunications
+
+    text = (
+        'apiVersion: reconciler/v1\nkind: TargetCommunications\nmetadata: {name: "a"}\n'
+        "target: {targetGroup: 1, target: 2}\ncommunications:\n"
+        '  - {communicationType: START, channel: EMAIL, sender: "s", messageTemplate: "m"}\n'
+        '  - {communicationType: CHANGE, channelId: 1, sender: "t", messageTemplate: "n"}\n'
+    )
+    (tmp_path / "m.yaml").write_text(text)
+
+    (document,) = load_manifests([str(tmp_path)]).documents
+    loaded = document.model
+    given = loaded.model_dump(exclude_unset=True)
+    validated = TargetCommunications.model_validate(given)
+
+    assert loaded == validated
+    assert loaded.model_dump_json() == validated.model_dump_json()
+    assert loaded.communications[1].model_fields_set == validated.communications[1].model_fields_set
+
+    def traced(build: Callable[[], object]) -> int:
+        tracemalloc.start()
+        try:
+            kept = [build() for _ in range(300)]
+            size = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        assert len(kept) == 300
+        return size
+
+    originals = [TargetCommunications.model_validate(given) for _ in range(300)]
+    them = iter(originals)
+    mine = traced(lambda: compact(next(them)))
+    theirs = traced(lambda: TargetCommunications.model_validate(given))
+    assert mine < 0.75 * theirs, (mine, theirs)
