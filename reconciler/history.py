@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.errors import UsageError
 from reconciler.localstate import write_atomically
+from reconciler.plan import NamedTarget
 
 HISTORY_KEPT = 50
 # A report holds every body sent and answered: one of 10,000 targets is tens of MiB.
@@ -37,7 +38,7 @@ class ReportRequest(_Read):
     error: str | None = None
 
 
-class ReportTarget(_Read):
+class ReportTarget(NamedTarget, _Read):
     """One target of a run report, as ``rollback`` and ``history`` read it."""
 
     targetGroupId: int
@@ -50,15 +51,6 @@ class ReportTarget(_Read):
     outcome: str = ""
     requests: list[ReportRequest] = []
     preImage: list[dict[str, Any]] | None = None
-
-    @property
-    def ref(self) -> tuple[int, int]:
-        return (self.targetGroupId, self.targetId)
-
-    @property
-    def label(self) -> str:
-        ids = f"{self.targetGroupId}/{self.targetId}"
-        return f"{self.name} ({ids})" if self.name else ids
 
 
 class RunReport(_Read):

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -38,6 +39,26 @@ REASON_HIDDEN_INACTIVE = (
 )
 
 
+class NamedTarget:
+    """``ref`` and ``label`` of a model that names a target by its two ids and a ``name``
+    (plans, released targets, run reports, canary repair records)."""
+
+    if TYPE_CHECKING:
+        targetGroupId: int
+        targetId: int
+        name: str
+
+    @property
+    def ref(self) -> tuple[int, int]:
+        return (self.targetGroupId, self.targetId)
+
+    @property
+    def label(self) -> str:
+        """``name (group/target)``, for messages."""
+        ids = f"{self.targetGroupId}/{self.targetId}"
+        return f"{self.name} ({ids})" if self.name else ids
+
+
 class Ignored(_Model):
     """The compared fields of one key that the manifests leave to live edits (``ignore:``)."""
 
@@ -45,7 +66,7 @@ class Ignored(_Model):
     fields: tuple[FieldName, ...]
 
 
-class TargetPlan(_Model):
+class TargetPlan(NamedTarget, _Model):
     """What one manifest document's target needs; an unreadable target has no changes.
 
     ``ignored`` is what ``reconciler.ignore`` decided for this target's keys, recorded so that
@@ -75,16 +96,6 @@ class TargetPlan(_Model):
         if self.readable and self.fingerprint is None:
             raise ValueError(f"target {self.ref} has no fingerprint")
         return self
-
-    @property
-    def ref(self) -> tuple[int, int]:
-        return (self.targetGroupId, self.targetId)
-
-    @property
-    def label(self) -> str:
-        """``name (group/target)``, for messages."""
-        ids = f"{self.targetGroupId}/{self.targetId}"
-        return f"{self.name} ({ids})" if self.name else ids
 
     @property
     def has_changes(self) -> bool:
@@ -138,7 +149,7 @@ class BaseInfo(_Model):
     full: str | None = None  # why every document was planned after all
 
 
-class ReleasedTarget(_Model):
+class ReleasedTarget(NamedTarget, _Model):
     """A target whose document was deleted since the base: no longer managed, never written."""
 
     targetGroupId: int
@@ -148,11 +159,6 @@ class ReleasedTarget(_Model):
     activeLive: int = 0
     readable: bool = True
     error: str | None = None
-
-    @property
-    def label(self) -> str:
-        ids = f"{self.targetGroupId}/{self.targetId}"
-        return f"{self.name} ({ids})" if self.name else ids
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from reconciler.applier.outcomes import TargetOutcome
 from reconciler.applier.verify import known_keys
 from reconciler.errors import ApiError, ConfigError
 from reconciler.localstate import read_state, write_state
-from reconciler.plan import Snapshot, TargetPlan
+from reconciler.plan import NamedTarget, Snapshot, TargetPlan
 
 
-class RepairRecord(BaseModel):
+class RepairRecord(NamedTarget, BaseModel):
     """The canary target, and each of its rows' server fields before the canary wrote it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,15 +36,6 @@ class RepairRecord(BaseModel):
     assumption: str
     detail: str
     serverFields: dict[int, dict[str, Any]]
-
-    @property
-    def ref(self) -> tuple[int, int]:
-        return (self.targetGroupId, self.targetId)
-
-    @property
-    def label(self) -> str:
-        ids = f"{self.targetGroupId}/{self.targetId}"
-        return f"{self.name} ({ids})" if self.name else ids
 
 
 def repair_path(root: Path, environment: str, ref: tuple[int, int]) -> Path:
