@@ -87,13 +87,16 @@ def changed_since(
     ref: str,
     *,
     head: Iterable[LoadedDocument] | None = None,
+    revision: Revision | None = None,
 ) -> BaseDiff:
     """Compare the documents of ``paths`` (``settings.manifests`` when empty) at ``ref`` with
     the working tree's. ``head``: the working tree's documents, when the caller loaded them
     already (every document of ``paths``, before any selection); else they are loaded here and
-    must be valid (``ValidationFailed`` otherwise)."""
+    must be valid (``ValidationFailed`` otherwise). ``revision``: ``ref`` as the caller found
+    it already (``find_revision``), so git is not asked again."""
     paths = tuple(paths or settings.manifests)
-    revision = find_revision(settings.root, ref)
+    if revision is None:
+        revision = find_revision(settings.root, ref)
     if head is None:
         head = _load_head(settings, paths)
     heads = {identity(doc): doc for doc in head}

@@ -24,6 +24,7 @@ from reconciler.manifests import LoadedDocument
 from reconciler.plan import BaseInfo, ReleasedTarget, TargetPlan
 from reconciler.provenance import label_target
 from reconciler.resolve import Resolver, all_or_nothing
+from reconciler.revision import Revision, find_revision
 from reconciler.selection import parse_selectors, selected, shard_of
 
 
@@ -39,6 +40,7 @@ class Baseline:
     paths: tuple[str, ...]
     ref: str
     only_changed: bool
+    revision: Revision | None = None  # found once, before any manifest is read
     diff: BaseDiff | None = None
     selected_documents: int = 0
     names: dict[str, Identity] = field(default_factory=dict)  # head name -> identity
@@ -59,14 +61,14 @@ class Baseline:
         ref = changed_since if changed_since is not None else base
         if ref is None:
             return None
-        from reconciler.revision import find_revision
-
-        find_revision(settings.root, ref)  # a bad ref fails before any manifest is read
-        return cls(settings, tuple(paths), ref, only_changed=changed_since is not None)
+        revision = find_revision(settings.root, ref)  # a bad ref fails before any manifest is read
+        return cls(settings, tuple(paths), ref, changed_since is not None, revision)
 
     def compare(self, documents: list[LoadedDocument]) -> None:
         """Compare the working tree's documents (all of them, valid) with the base's."""
-        self.diff = changed_since(self.settings, self.paths, self.ref, head=documents)
+        self.diff = changed_since(
+            self.settings, self.paths, self.ref, head=documents, revision=self.revision
+        )
 
     def wants(self, doc: LoadedDocument) -> bool:
         """Whether the run plans this selected document (every one, without --changed-since)."""

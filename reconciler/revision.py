@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import GitError
+from reconciler.manifests.templates import GIT_TIMEOUT_SECONDS
 from reconciler.manifests.yamlstrict import MAX_FILE_BYTES
 
-GIT_TIMEOUT_SECONDS = 60.0
 CHECKOUT_HINT = "in GitHub Actions, actions/checkout with fetch-depth: 0"
 _LOCATING = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX")
 _FILE_MODES = {"100644", "100755"}

@@ -162,8 +162,9 @@ def restoration(
             change = _back(row, old)
             if change is not None:
                 changes.append(change)
+    live_ids = {row.id for row in live}
     for id_, old in sorted(before.items()):
-        if id_ not in {row.id for row in live} and old.active:
+        if id_ not in live_ids and old.active:
             if id_ in hidden and hidden[id_].communicationType == old.communicationType:
                 change = _back(hidden[id_], old)
                 changes.extend([change] if change is not None else [])
