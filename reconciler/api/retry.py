@@ -64,7 +64,9 @@ _EPOCH = 1e9  # a reset above this is a point in time (epoch seconds), not a del
 
 def parse_quota(headers: Mapping[str, str], *, now: float) -> tuple[int, float] | None:
     """``(remaining, seconds until reset)`` from rate-limit headers, or ``None`` when either
-    is missing or unreadable. A reset of epoch seconds is counted from ``now``."""
+    is missing or unreadable. A reset of epoch seconds is counted from the response's own
+    ``Date`` when it has one (as for ``Retry-After``: a skewed local clock must not stretch
+    or shrink the wait), else from ``now``."""
     remaining = next((headers[name] for name in _REMAINING if name in headers), None)
     reset = next((headers[name] for name in _RESET if name in headers), None)
     if remaining is None or reset is None:
@@ -75,7 +77,11 @@ def parse_quota(headers: Mapping[str, str], *, now: float) -> tuple[int, float] 
         return None
     if not math.isfinite(seconds) or seconds < 0:
         return None
-    return left, max(0.0, seconds - now) if seconds > _EPOCH else seconds
+    if seconds <= _EPOCH:
+        return left, seconds
+    date = headers.get("date")
+    reference = _http_date(date) if date else None
+    return left, max(0.0, seconds - (reference if reference is not None else now))
 
 
 def _http_date(value: str) -> float | None:
