@@ -443,3 +443,34 @@ async def test_an_epoch_reset_is_measured_against_the_servers_own_date(
             await client.get_communications(1, 1)
     assert max(fake_time.sleeps) == pytest.approx(5.0, abs=1.0)
     assert len(server.requests) == 2
+
+
+async def test_a_429_naming_two_windows_waits_for_the_spent_ones_reset(
+    fake_time: FakeTime,
+) -> None:
+    # Two policies (a per-second and a per-minute window, as repeated headers): the minute's
+    # is spent. Its reset is the wait, not a backoff that retries into the same refusal.
+    spent = [
+        ("X-RateLimit-Remaining", "5"),
+        ("X-RateLimit-Remaining", "0"),
+        ("X-RateLimit-Reset", "1"),
+        ("X-RateLimit-Reset", "20"),
+    ]
+
+    def respond(conn: socket.socket, request: Seen) -> None:
+        if len(server.requests) == 1:
+            head = "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in spent)
+            conn.sendall(head.encode() + b"\r\n")
+        else:
+            answer(conn, envelope_bytes([]))
+
+    with RawServer(respond) as server:
+        async with CapillaryClient(
+            settings(server.url, parallelism=1),
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+        ) as client:
+            await client.get_communications(1, 1)
+    assert max(fake_time.sleeps) == pytest.approx(20.0)
+    assert len(server.requests) == 2
