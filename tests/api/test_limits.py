@@ -17,6 +17,7 @@ import pytest
 from reconciler.api import CapillaryClient
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
 from reconciler.api.retry import parse_quota
+from reconciler.errors import RateLimitedError
 from reconciler.sandbox.gateway import RateLimiter
 from tests.support.client import FakeTime, envelope, settings
 from tests.support.raw_servers import RawServer, answer, envelope_bytes
@@ -473,4 +474,35 @@ async def test_a_429_naming_two_windows_waits_for_the_spent_ones_reset(
         ) as client:
             await client.get_communications(1, 1)
     assert max(fake_time.sleeps) == pytest.approx(20.0)
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("reset", ["7200", str(int(time.time()) + 5 * 365 * 86400)])
+async def test_a_spent_window_resetting_hours_away_fails_at_once_instead_of_waiting(
+    fake_time: FakeTime, reset: str
+) -> None:
+    spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+    with _quota_server([spent] * 9) as server:
+        async with CapillaryClient(
+            settings(server.url, parallelism=1),
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+        ) as client:
+            with pytest.raises(RateLimitedError, match="longer than the 60 s this run allows"):
+                await client.get_communications(1, 1)
+    assert fake_time.sleeps == []  # no wait at all, let alone hours
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("reset", ["1e309", "NaN", "inf", "-5", "soon"])
+async def test_an_unreadable_reset_is_no_reset(fake_time: FakeTime, reset: str) -> None:
+    spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+    with _quota_server([spent]) as server:
+        async with CapillaryClient(
+            settings(server.url, parallelism=1),
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+        ) as client:
+            await client.get_communications(1, 1)
+    assert max(fake_time.sleeps) <= 0.01  # the backoff alone
     assert len(server.requests) == 2
