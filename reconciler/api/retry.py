@@ -64,18 +64,31 @@ _EPOCH = 1e9  # a reset above this is a point in time (epoch seconds), not a del
 
 def parse_quota(headers: Mapping[str, str], *, now: float) -> tuple[int, float] | None:
     """``(remaining, seconds until reset)`` from rate-limit headers, or ``None`` when either
-    is missing or unreadable. A reset of epoch seconds is counted from ``now``."""
+    is missing or unreadable. A reset of epoch seconds is counted from the response's own
+    ``Date`` when it has one (as for ``Retry-After``: a skewed local clock must not stretch
+    or shrink the wait), else from ``now``."""
     remaining = next((headers[name] for name in _REMAINING if name in headers), None)
     reset = next((headers[name] for name in _RESET if name in headers), None)
     if remaining is None or reset is None:
         return None
     try:
-        left, seconds = int(remaining.split(",")[0].strip()), float(reset.split(",")[0].strip())
+        lefts = [int(part.strip()) for part in remaining.split(",")]
+        resets = [float(part.strip()) for part in reset.split(",")]
     except ValueError:
         return None
-    if not math.isfinite(seconds) or seconds < 0:
+    if not all(math.isfinite(value) and value >= 0 for value in resets):
         return None
-    return left, max(0.0, seconds - now) if seconds > _EPOCH else seconds
+    # Repeated headers (one per window, httpx joins them with ", "): the most constraining
+    # window rules, a spent one (its reset the latest of the spent) before any with requests
+    # left. Unpaired lists (one reset for several counts) pair every count with the last reset.
+    pairs = [(left, resets[min(i, len(resets) - 1)]) for i, left in enumerate(lefts)]
+    spent = [pair for pair in pairs if pair[0] <= 0]
+    left, seconds = (min(p[0] for p in spent), max(p[1] for p in spent)) if spent else min(pairs)
+    if seconds <= _EPOCH:
+        return left, seconds
+    date = headers.get("date")
+    reference = _http_date(date) if date else None
+    return left, max(0.0, seconds - (reference if reference is not None else now))
 
 
 def _http_date(value: str) -> float | None:

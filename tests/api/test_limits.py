@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import heapq
 import math
+import socket
 import time
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -15,8 +17,11 @@ import pytest
 from reconciler.api import CapillaryClient
 from reconciler.api.limits import SLOW_START_WINDOW, AdaptiveLimiter
 from reconciler.api.retry import parse_quota
+from reconciler.errors import RateLimitedError
 from reconciler.sandbox.gateway import RateLimiter
 from tests.support.client import FakeTime, envelope, settings
+from tests.support.raw_servers import RawServer, answer, envelope_bytes
+from tests.support.servers import Seen
 
 T = TypeVar("T")
 
@@ -408,3 +413,96 @@ async def test_a_429_without_retry_after_waits_for_the_windows_reset(fake_time: 
     ) as client:
         await client.get_communications(1, 1)
     assert max(fake_time.sleeps) == pytest.approx(4.0)  # the reset, as a Retry-After
+
+
+def _quota_server(headers: list[dict[str, str]]) -> RawServer:
+    """Loopback server: one answer per header set (429 with them), then an empty 200."""
+
+    def respond(conn: socket.socket, request: Seen) -> None:
+        if headers:
+            answer(conn, b"", status="429 Too Many Requests", headers=headers.pop(0))
+        else:
+            answer(conn, envelope_bytes([]))
+
+    return RawServer(respond)
+
+
+async def test_an_epoch_reset_is_measured_against_the_servers_own_date(
+    fake_time: FakeTime,
+) -> None:
+    # The server's clock runs two minutes ahead of ours; its window resets 5 s after its
+    # Date. Measured against our clock that reset is 125 s away (past the 60 s patience).
+    server_now = int(time.time()) + 120
+    stamp = email.utils.formatdate(server_now, usegmt=True)
+    spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(server_now + 5), "Date": stamp}
+    with _quota_server([spent]) as server:
+        async with CapillaryClient(
+            settings(server.url, parallelism=1),
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+        ) as client:
+            await client.get_communications(1, 1)
+    assert max(fake_time.sleeps) == pytest.approx(5.0, abs=1.0)
+    assert len(server.requests) == 2
+
+
+async def test_a_429_naming_two_windows_waits_for_the_spent_ones_reset(
+    fake_time: FakeTime,
+) -> None:
+    # Two policies (a per-second and a per-minute window, as repeated headers): the minute's
+    # is spent. Its reset is the wait, not a backoff that retries into the same refusal.
+    spent = [
+        ("X-RateLimit-Remaining", "5"),
+        ("X-RateLimit-Remaining", "0"),
+        ("X-RateLimit-Reset", "1"),
+        ("X-RateLimit-Reset", "20"),
+    ]
+
+    def respond(conn: socket.socket, request: Seen) -> None:
+        if len(server.requests) == 1:
+            head = "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in spent)
+            conn.sendall(head.encode() + b"\r\n")
+        else:
+            answer(conn, envelope_bytes([]))
+
+    with RawServer(respond) as server:
+        async with CapillaryClient(
+            settings(server.url, parallelism=1),
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+        ) as client:
+            await client.get_communications(1, 1)
+    assert max(fake_time.sleeps) == pytest.approx(20.0)
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("reset", ["7200", str(int(time.time()) + 5 * 365 * 86400)])
+async def test_a_spent_window_resetting_hours_away_fails_at_once_instead_of_waiting(
+    fake_time: FakeTime, reset: str
+) -> None:
+    spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+    with _quota_server([spent] * 9) as server:
+        async with CapillaryClient(
+            settings(server.url, parallelism=1),
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+        ) as client:
+            with pytest.raises(RateLimitedError, match="longer than the 60 s this run allows"):
+                await client.get_communications(1, 1)
+    assert fake_time.sleeps == []  # no wait at all, let alone hours
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("reset", ["1e309", "NaN", "inf", "-5", "soon"])
+async def test_an_unreadable_reset_is_no_reset(fake_time: FakeTime, reset: str) -> None:
+    spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+    with _quota_server([spent]) as server:
+        async with CapillaryClient(
+            settings(server.url, parallelism=1),
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+        ) as client:
+            await client.get_communications(1, 1)
+    assert max(fake_time.sleeps) <= 0.01  # the backoff alone
+    assert len(server.requests) == 2

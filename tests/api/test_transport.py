@@ -124,3 +124,19 @@ async def test_cookies_the_server_sets_are_never_kept_or_sent() -> None:
             client._calls.http.cookies = {"a": "b"}
     assert len(rec.requests) == 2
     assert all("cookie" not in r.headers for r in rec.requests)
+
+
+async def test_several_idle_connections_closed_by_the_server_are_all_dropped() -> None:
+    # Several pooled connections: their readability is learnt in one poll (api/pool.py).
+    server = HangUpServer()
+    try:
+        async with CapillaryClient(settings(server.url, parallelism=4)) as client:
+            first = await asyncio.gather(*(client.get_communications(1, n) for n in range(4)))
+            assert first == [[]] * 4
+            await asyncio.sleep(0.2)  # the server has hung up on every idle connection
+            second = await asyncio.gather(*(client.get_communications(1, n) for n in range(4)))
+            assert second == [[]] * 4
+        assert client.stats.retries_total == 0  # fresh connections, not failed attempts
+        assert server.connections >= 5
+    finally:
+        server.close()
